@@ -1,0 +1,66 @@
+/** Options and results of turning one capture file into archive objects (see pack.ts). */
+
+export type DecapMode = 'auto' | 'vxlan' | 'geneve' | 'gre' | 'erspan' | 'none';
+export type SplitMode = 'vni' | 'none';
+export type Codec = 'gzip' | 'zstd';
+/** What to do with packets that are not a known encapsulation: keep them in a "raw" stream, or drop them. */
+export type UnknownPolicy = 'keep' | 'drop';
+
+export interface PackOptions {
+  decap: DecapMode;
+  /** UDP destination ports recognised as VXLAN (default [4789]). */
+  vxlanPorts?: number[];
+  /** UDP destination ports recognised as GENEVE (default [6081]). */
+  genevePorts?: number[];
+  /** 'vni': one stream per source (encapsulation + VNI/key); 'none': one combined stream. */
+  split: SplitMode;
+  /** With split 'vni', also write one combined stream of every decapsulated packet. */
+  combined?: boolean;
+  unknown: UnknownPolicy;
+  codec: Codec;
+  /** Compression level; defaults per codec (see compress.ts). */
+  level?: number;
+  /** Identifies this sink in object names and metadata. */
+  sink: string;
+  /** Object-name prefix, e.g. "captures/" (default ""). */
+  prefix?: string;
+  /** Restore orig_len of truncated inner packets from their IP header (default true). */
+  fixTruncated?: boolean;
+}
+
+/** One finished, compressed archive object on local disk, ready for ObjectStore.put. */
+export interface PackedObject {
+  /** The object name in the store (prefix + date/hour path + file name). */
+  name: string;
+  /** The complete, fsynced compressed file. */
+  filePath: string;
+  size: number;
+  sha256: string;
+  md5: string;
+  contentType: string;
+  /** Archive metadata as stored with the object (packets, first-time, vni, codec, sha256, ...). */
+  metadata: Record<string, string>;
+  /** Source token used in the name: "vxlan-1234", "geneve-5", "gre-7", "erspan-3", "raw" or "all". */
+  source: string;
+  packets: number;
+  /** Captured bytes of the packets in this object (after decapsulation, before compression). */
+  bytes: number;
+  /** Earliest and latest packet timestamps in nanoseconds since the epoch. */
+  firstNs: bigint;
+  lastNs: bigint;
+  /** Packets whose orig_len was restored from the inner IP header. */
+  corrections: number;
+}
+
+export interface PackReport {
+  input: string;
+  inputBytes: number;
+  packetsIn: number;
+  decapsulated: number;
+  /** Packets that were not a known encapsulation (kept raw or dropped, per policy). */
+  unknown: number;
+  corrections: number;
+  objects: PackedObject[];
+  /** Set when the input ends inside a record (a crash or power loss cut it): what was kept, and why it stopped. */
+  cut?: { offset: number; reason: string };
+}

@@ -1,0 +1,34 @@
+import { Command, CommanderError } from 'commander';
+import { AGENT_VERSION } from './version.js';
+import { EXIT_USAGE, UsageError } from './usage-error.js';
+
+export function buildProgram(): Command {
+  const program = new Command('vtap-archiver')
+    .description('Archive VTAP-mirrored (VXLAN) traffic: capture, decapsulate, split by source, compress and store.')
+    .version(AGENT_VERSION, '-V, --version')
+    .showHelpAfterError(false)
+    .exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns the exit status (0 ok, 1 runtime failure, 2 bad input or usage). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  for (const command of program.commands) command.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end with exit code 0; commander has already printed the message.
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`vtap-archiver: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`vtap-archiver: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
