@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AGENT_VERSION } from './version.js';
 import { EXIT_USAGE, UsageError } from './usage-error.js';
+import { registerArchiveCommand } from './commands/archive.js';
 
 export function buildProgram(): Command {
   const program = new Command('vtap-archiver')
@@ -8,6 +9,7 @@ export function buildProgram(): Command {
     .version(AGENT_VERSION, '-V, --version')
     .showHelpAfterError(false)
     .exitOverride();
+  registerArchiveCommand(program);
   return program;
 }
 

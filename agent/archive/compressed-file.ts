@@ -1,0 +1,80 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { fsyncFile } from '../fs/durable.js';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
+import { Transform, type TransformCallback } from 'node:stream';
+import { createCompressor } from './compress.js';
+import type { Codec } from './types.js';
+
+export interface CompressedFile {
+  tempPath: string;
+  size: number;
+  sha256: string;
+  md5: string;
+}
+
+/** Hashes what passes through: sha256 for our metadata, MD5 for the object store's Content-MD5. */
+class HashTap extends Transform {
+  readonly sha256 = createHash('sha256');
+  readonly md5 = createHash('md5');
+  size = 0;
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.sha256.update(chunk);
+    this.md5.update(chunk);
+    this.size += chunk.length;
+    callback(null, chunk);
+  }
+}
+
+/**
+ * Compresses blocks into a hidden temporary file in `dir` while hashing the compressed bytes.
+ * `finish()` flushes and fsyncs it; the caller then renames it to its final, content-derived name.
+ */
+export class CompressedFileWriter {
+  readonly tempPath: string;
+  private readonly compressor: Transform;
+  private readonly tap = new HashTap();
+  private readonly done: Promise<void>;
+
+  constructor(dir: string, codec: Codec, level?: number) {
+    this.tempPath = join(dir, `.pack-${randomBytes(6).toString('hex')}.tmp`);
+    this.compressor = createCompressor(codec, level);
+    this.done = pipeline(this.compressor, this.tap, createWriteStream(this.tempPath));
+    // A failure surfaces from finish(); keep it from being reported as unhandled before then.
+    this.done.catch(() => undefined);
+  }
+
+  /** Queues a block; false means "wait for drain() before queuing much more". */
+  write(block: Buffer): boolean {
+    return this.compressor.write(block);
+  }
+
+  get needsDrain(): boolean {
+    return this.compressor.writableNeedDrain;
+  }
+
+  async drain(): Promise<void> {
+    if (this.compressor.writableNeedDrain) await once(this.compressor, 'drain');
+  }
+
+  async finish(): Promise<CompressedFile> {
+    this.compressor.end();
+    await this.done;
+    await fsyncFile(this.tempPath);
+    return {
+      tempPath: this.tempPath,
+      size: this.tap.size,
+      sha256: this.tap.sha256.digest('hex'),
+      md5: this.tap.md5.digest('base64'),
+    };
+  }
+
+  async abort(): Promise<void> {
+    this.compressor.destroy();
+    await this.done.catch(() => undefined);
+    await rm(this.tempPath, { force: true });
+  }
+}

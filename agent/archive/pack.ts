@@ -1,0 +1,234 @@
+import { rename, rm } from 'node:fs/promises';
+import { fsyncDir, writeFileAtomic } from '../fs/durable.js';
+import { basename, join } from 'node:path';
+import { createDecapsulator } from '../decap/dispatch.js';
+import { DecapResult, ENCAP_NAMES, Encap } from '../decap/result.js';
+import { lengthFromIpHeader } from '../packet/truncation.js';
+import { LINKTYPE_RAW, MAX_RECORD_LENGTH } from '../pcap/format.js';
+import { readPcapFile, readPcapHeader } from '../pcap/reader.js';
+import { AGENT_VERSION } from '../version.js';
+import { ArchiveStream } from './archive-stream.js';
+import { CODEC_CONTENT_TYPE, DEFAULT_LEVEL } from './compress.js';
+import { formatIsoTime, objectName, sanitizeSink } from './naming.js';
+import type { PackOptions, PackReport, PackedObject } from './types.js';
+
+/** Characters of the sha256 that go into the object name: 48 bits, no realistic collision per source-hour. */
+const NAME_HASH_LENGTH = 12;
+const TWO_POW_32 = 2 ** 32;
+
+/** The name token of a stream's source: "vxlan-1234", "gre-7-ip", "gre", "raw", "all". */
+function sourceToken(encap: Encap, id: number, linktype: number): string {
+  const base = id >= 0 ? `${ENCAP_NAMES[encap]}-${id}` : ENCAP_NAMES[encap];
+  return linktype === LINKTYPE_RAW ? `${base}-ip` : base;
+}
+
+/**
+ * Turns one capture file into archive objects in `outDir`: decapsulates each record, restores the
+ * wire length of truncated inner packets, splits by source and hour, and compresses each stream.
+ * Every object is written hidden, fsynced, renamed to its final content-derived name, and then
+ * described by a `<name>.json` sidecar (written last, also by rename), so a crash leaves either
+ * nothing or a complete object; re-packing the same capture reproduces the same names and bytes.
+ */
+export async function packCapture(inputPath: string, outDir: string, options: PackOptions): Promise<PackReport> {
+  const header = await readPcapHeader(inputPath);
+  const codec = options.codec;
+  const level = options.level ?? DEFAULT_LEVEL[codec];
+  const sink = sanitizeSink(options.sink);
+  const prefix = options.prefix ?? '';
+  const fixTruncated = options.fixTruncated ?? true;
+  const splitBySource = options.split === 'vni';
+  const keepUnknown = options.unknown === 'keep' || options.decap === 'none';
+  const snaplen = header.snaplen > 0 && header.snaplen <= MAX_RECORD_LENGTH ? header.snaplen : MAX_RECORD_LENGTH;
+  const decapsulate = createDecapsulator({
+    mode: options.decap,
+    ...(options.vxlanPorts ? { vxlanPorts: options.vxlanPorts } : {}),
+    ...(options.genevePorts ? { genevePorts: options.genevePorts } : {}),
+  });
+  const result = new DecapResult();
+
+  // Streams keyed by (source, inner link type) then by hour; numeric keys keep the hot path cheap.
+  const streams = new Map<number, Map<number, ArchiveStream>>();
+  const open = (key: number, hour: number, source: string, linktype: number): ArchiveStream => {
+    let byHour = streams.get(key);
+    if (!byHour) streams.set(key, (byHour = new Map()));
+    let stream = byHour.get(hour);
+    if (!stream) {
+      stream = new ArchiveStream(source, linktype, outDir, codec, level, snaplen, header.nanosecond);
+      byHour.set(hour, stream);
+    }
+    return stream;
+  };
+  const COMBINED_KEY = -1;
+  const COMBINED_RAW_IP_KEY = -2;
+  let lastKey = NaN;
+  let lastHour = NaN;
+  let lastStream: ArchiveStream | undefined;
+  let packetsIn = 0;
+  let decapsulated = 0;
+  let unknown = 0;
+  let corrections = 0;
+
+  const visit = (buf: Buffer, start: number, end: number, sec: number, frac: number, origLen: number) => {
+    packetsIn += 1;
+    const hour = Math.floor(sec / 3600);
+    if (!decapsulate(buf, start, end, header.linktype, result)) {
+      unknown += 1;
+      if (!keepUnknown) return;
+      const stream = key0Stream(hour);
+      stream.add(buf, start, end, sec, frac, origLen);
+      return;
+    }
+    decapsulated += 1;
+    const innerStart = result.innerStart;
+    const innerEnd = result.innerEnd;
+    const linktype = result.innerLinktype;
+    // Bytes the outer capture lost to its snap length were lost from the inner packet too.
+    let wireLength = innerEnd - innerStart + (origLen - (end - start));
+    let corrected = false;
+    if (fixTruncated) {
+      const fromIp = lengthFromIpHeader(buf, innerStart, innerEnd, linktype);
+      if (fromIp > wireLength) {
+        wireLength = fromIp;
+        corrections += 1;
+        corrected = true;
+      }
+    }
+    const key = splitBySource
+      ? result.encap * 2 * TWO_POW_32 + (linktype === LINKTYPE_RAW ? TWO_POW_32 : 0) + (result.id + 1)
+      : linktype === LINKTYPE_RAW
+        ? COMBINED_RAW_IP_KEY
+        : COMBINED_KEY;
+    let stream: ArchiveStream;
+    if (key === lastKey && hour === lastHour && lastStream) {
+      stream = lastStream;
+    } else {
+      const source = splitBySource ? sourceToken(result.encap, result.id, linktype) : linktype === LINKTYPE_RAW ? 'all-ip' : 'all';
+      stream = open(key, hour, source, linktype);
+      lastKey = key;
+      lastHour = hour;
+      lastStream = stream;
+    }
+    stream.add(buf, innerStart, innerEnd, sec, frac, wireLength);
+    stream.noteOuterSource(buf, result.outerSrcOffset, result.outerSrcLength);
+    if (corrected) stream.corrections += 1;
+    if (splitBySource && options.combined) {
+      const combined = open(linktype === LINKTYPE_RAW ? COMBINED_RAW_IP_KEY : COMBINED_KEY, hour, linktype === LINKTYPE_RAW ? 'all-ip' : 'all', linktype);
+      combined.add(buf, innerStart, innerEnd, sec, frac, wireLength);
+      if (corrected) combined.corrections += 1;
+    }
+  };
+  // Not-encapsulated packets keep the capture's own link type, in their own "raw" stream.
+  const key0Stream = (hour: number) => open(0, hour, 'raw', header.linktype);
+
+  const allStreams = () => [...streams.values()].flatMap((byHour) => [...byHour.values()]);
+  const waitForCompressors = async () => {
+    for (const stream of allStreams()) if (stream.file.needsDrain) await stream.file.drain();
+  };
+
+  let read;
+  try {
+    read = await readPcapFile(inputPath, visit, waitForCompressors);
+  } catch (error) {
+    await Promise.all(allStreams().map((stream) => stream.file.abort()));
+    throw error;
+  }
+
+  const objects: PackedObject[] = [];
+  try {
+    for (const stream of allStreams()) {
+      objects.push(await finishObject(stream, { outDir, prefix, sink, codec, level, input: basename(inputPath) }));
+    }
+  } catch (error) {
+    await Promise.all(allStreams().map((stream) => rm(stream.file.tempPath, { force: true })));
+    throw error;
+  }
+  await fsyncDir(outDir);
+  objects.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return {
+    input: inputPath,
+    inputBytes: read.bytes,
+    packetsIn,
+    decapsulated,
+    unknown,
+    corrections,
+    objects,
+    ...(read.cut ? { cut: read.cut } : {}),
+  };
+}
+
+interface FinishContext {
+  outDir: string;
+  prefix: string;
+  sink: string;
+  codec: PackOptions['codec'];
+  level: number;
+  input: string;
+}
+
+/** Names the finished stream after its content, renames it into place and writes its sidecar. */
+async function finishObject(stream: ArchiveStream, context: FinishContext): Promise<PackedObject> {
+  const compressed = await stream.finish();
+  const hash = compressed.sha256.slice(0, NAME_HASH_LENGTH);
+  const name = objectName({
+    prefix: context.prefix,
+    firstSec: stream.firstSec,
+    firstNsec: stream.firstNsec,
+    lastSec: stream.lastSec,
+    lastNsec: stream.lastNsec,
+    source: stream.source,
+    sink: context.sink,
+    hash,
+    codec: context.codec,
+  });
+  const filePath = join(context.outDir, basename(name));
+  const [encapsulation, id] = stream.source.split('-');
+  const metadata: Record<string, string> = {
+    'first-time': formatIsoTime(stream.firstSec, stream.firstNsec),
+    'last-time': formatIsoTime(stream.lastSec, stream.lastNsec),
+    packets: String(stream.packets),
+    bytes: String(stream.bytes),
+    source: stream.source,
+    encapsulation: encapsulation ?? stream.source,
+    vni: id !== undefined && /^\d+$/.test(id) ? id : '',
+    'outer-sources': [...stream.outerSources].join(','),
+    linktype: String(stream.linktype),
+    corrections: String(stream.corrections),
+    sink: context.sink,
+    codec: context.codec,
+    level: String(context.level),
+    sha256: compressed.sha256,
+    'agent-version': AGENT_VERSION,
+    input: context.input,
+  };
+  await rename(compressed.tempPath, filePath);
+  const packed: PackedObject = {
+    name,
+    filePath,
+    size: compressed.size,
+    sha256: compressed.sha256,
+    md5: compressed.md5,
+    contentType: CODEC_CONTENT_TYPE[context.codec],
+    metadata,
+    source: stream.source,
+    packets: stream.packets,
+    bytes: stream.bytes,
+    firstNs: BigInt(stream.firstSec) * 1_000_000_000n + BigInt(stream.firstNsec),
+    lastNs: BigInt(stream.lastSec) * 1_000_000_000n + BigInt(stream.lastNsec),
+    corrections: stream.corrections,
+  };
+  await writeSidecar(filePath, packed);
+  return packed;
+}
+
+/** The sidecar says "this object is complete", so it is written last and atomically. */
+async function writeSidecar(filePath: string, packed: PackedObject): Promise<void> {
+  const { filePath: _omit, ...rest } = packed;
+  const json = JSON.stringify(rest, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2);
+  await writeFileAtomic(`${filePath}.json`, json);
+}
+
+/** Reads a sidecar back into a PackedObject (the daemon's spool uses this after a restart). */
+export function packedObjectFromSidecar(filePath: string, json: string): PackedObject {
+  const raw = JSON.parse(json) as Omit<PackedObject, 'filePath' | 'firstNs' | 'lastNs'> & { firstNs: string; lastNs: string };
+  return { ...raw, filePath, firstNs: BigInt(raw.firstNs), lastNs: BigInt(raw.lastNs) };
+}

@@ -1,0 +1,37 @@
+import type { ArchiveSummary } from './archive.js';
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(bytes < 1e6 ? 3 : 1);
+
+/** A short human report: one line per object, then the totals and anything the user should know. */
+export function formatReport(summary: ArchiveSummary): string {
+  const lines: string[] = [];
+  let objects = 0;
+  let packets = 0;
+  let inputBytes = 0;
+  let frameBytes = 0;
+  let outputBytes = 0;
+  for (const report of summary.reports) {
+    inputBytes += report.inputBytes;
+    packets += report.packetsIn;
+    lines.push(
+      `${report.input}: ${report.packetsIn} packets, ${report.decapsulated} decapsulated, ${report.unknown} not encapsulated, ` +
+        `${report.corrections} truncated lengths restored`,
+    );
+    if (report.cut) lines.push(`  warning: input cut off at byte ${report.cut.offset}: ${report.cut.reason}; every complete packet before it was kept`);
+    for (const object of report.objects) {
+      objects += 1;
+      frameBytes += object.bytes;
+      outputBytes += object.size;
+      const stored = summary.uploaded.find((u) => u.name === object.name);
+      lines.push(
+        `  ${object.name}  ${object.packets} packets  ${mb(object.bytes)} MB -> ${mb(object.size)} MB${stored?.alreadyPresent ? '  (already stored)' : ''}`,
+      );
+    }
+  }
+  const ratio = outputBytes > 0 ? (frameBytes / outputBytes).toFixed(2) : '-';
+  lines.push(
+    `wrote ${objects} object(s): ${packets} packets, ${mb(inputBytes)} MB read, ${mb(frameBytes)} MB of frames, ` +
+      `${mb(outputBytes)} MB stored (ratio ${ratio}:1)`,
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,131 @@
+import { hostname } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { packCapture } from '../archive/pack.js';
+import { DEFAULT_LEVEL, LEVEL_RANGE } from '../archive/compress.js';
+import type { Codec, DecapMode, PackOptions, PackReport, SplitMode, UnknownPolicy } from '../archive/types.js';
+import { readPcapHeader } from '../pcap/reader.js';
+import { PcapFormatError } from '../pcap/errors.js';
+import { openStore } from '../store/open.js';
+import type { ObjectStore } from '../store/store.js';
+import { UsageError } from '../usage-error.js';
+import { formatReport } from './archive-report.js';
+
+interface ArchiveFlags {
+  store: string;
+  decap: DecapMode;
+  split: SplitMode;
+  combined: boolean;
+  unknown: UnknownPolicy;
+  compress: Codec;
+  level?: string;
+  sink: string;
+  prefix: string;
+  vxlanPort: number[];
+  genevePort: number[];
+  fixTruncated: boolean;
+  json: boolean;
+}
+
+export interface ArchiveSummary {
+  reports: PackReport[];
+  uploaded: { name: string; size: number; alreadyPresent: boolean }[];
+}
+
+export function registerArchiveCommand(program: Command): void {
+  program
+    .command('archive')
+    .description('Archive capture files: decapsulate, split by source, compress, and put the objects into a store.')
+    .argument('<capture...>', 'classic pcap files (e.g. from tcpdump -w)')
+    .requiredOption('--store <dir|url>', 'where objects go: a directory or file:// URL')
+    .addOption(new Option('--decap <mode>', 'encapsulation to take apart').choices(['auto', 'vxlan', 'geneve', 'gre', 'erspan', 'none']).default('auto'))
+    .addOption(new Option('--split <mode>', 'one object stream per source (VNI/key), or one combined stream').choices(['vni', 'none']).default('vni'))
+    .option('--combined', 'with --split vni, also write one combined stream', false)
+    .addOption(new Option('--unknown <policy>', 'packets that are not a known encapsulation').choices(['keep', 'drop']).default('keep'))
+    .addOption(new Option('--compress <codec>', 'compression codec').choices(['gzip', 'zstd']).default('gzip'))
+    .option('--level <n>', `compression level (default gzip ${DEFAULT_LEVEL.gzip}, zstd ${DEFAULT_LEVEL.zstd})`)
+    .option('--sink <id>', 'sink id used in object names', hostname())
+    .option('--prefix <prefix>', 'object name prefix', 'captures/')
+    .option('--vxlan-port <port>', 'UDP port recognised as VXLAN (repeatable; default 4789)', collectPort, [])
+    .option('--geneve-port <port>', 'UDP port recognised as GENEVE (repeatable; default 6081)', collectPort, [])
+    .option('--no-fix-truncated', 'keep orig_len of truncated inner packets as captured')
+    .option('--json', 'print the result as JSON', false)
+    .action(async (captures: string[], flags: ArchiveFlags) => {
+      const summary = await runArchive(captures, flags);
+      process.stdout.write(flags.json ? `${JSON.stringify(summary, jsonBigint, 2)}\n` : formatReport(summary));
+    });
+}
+
+function collectPort(value: string, previous: number[]): number[] {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`invalid port "${value}": use 1-65535`);
+  return [...previous, port];
+}
+
+function parseLevel(codec: Codec, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const level = Number(text);
+  const [low, high] = LEVEL_RANGE[codec];
+  if (!Number.isInteger(level) || level < low || level > high) {
+    throw new UsageError(`invalid --level "${text}" for ${codec}: use ${low}-${high}`);
+  }
+  return level;
+}
+
+/** Checks every input before writing anything, so a typo in the last file does not leave half a job done. */
+async function checkInputs(captures: string[]): Promise<void> {
+  for (const capture of captures) {
+    try {
+      await readPcapHeader(capture);
+    } catch (error) {
+      if (error instanceof PcapFormatError) throw new UsageError(`${capture}: ${error.message}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new UsageError(`${capture}: no such file`);
+      if (code === 'EISDIR') throw new UsageError(`${capture}: is a directory, not a capture file`);
+      if (code === 'EACCES') throw new UsageError(`${capture}: permission denied`);
+      throw error;
+    }
+  }
+}
+
+export async function runArchive(captures: string[], flags: ArchiveFlags): Promise<ArchiveSummary> {
+  const level = parseLevel(flags.compress, flags.level);
+  await checkInputs(captures);
+  const store: ObjectStore = await openStore(flags.store);
+  const options: PackOptions = {
+    decap: flags.decap,
+    split: flags.split,
+    combined: flags.combined,
+    unknown: flags.unknown,
+    codec: flags.compress,
+    ...(level !== undefined ? { level } : {}),
+    sink: flags.sink,
+    prefix: flags.prefix,
+    fixTruncated: flags.fixTruncated,
+    ...(flags.vxlanPort.length > 0 ? { vxlanPorts: flags.vxlanPort } : {}),
+    ...(flags.genevePort.length > 0 ? { genevePorts: flags.genevePort } : {}),
+  };
+  const workDir = await mkdtemp(join(tmpdir(), 'vtap-archive-'));
+  const summary: ArchiveSummary = { reports: [], uploaded: [] };
+  try {
+    for (const capture of captures) {
+      const report = await packCapture(capture, workDir, options);
+      summary.reports.push(report);
+      for (const object of report.objects) {
+        const result = await store.put(object);
+        summary.uploaded.push(result);
+        await rm(object.filePath, { force: true });
+        await rm(`${object.filePath}.json`, { force: true });
+      }
+    }
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+  return summary;
+}
+
+function jsonBigint(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}

@@ -1,0 +1,30 @@
+import { open, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+
+/** Flushes a file's data to disk, so a rename after it can never expose a partial file. */
+export async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Flushes a directory's entries, so completed renames survive a power loss. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes a whole file so that readers see the old content or the new, never a mix. */
+export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, data);
+  await fsyncFile(temp);
+  await rename(temp, path);
+}

@@ -1,0 +1,156 @@
+import {
+  GLOBAL_HEADER_LENGTH,
+  MAX_RECORD_LENGTH,
+  PCAPNG_MAGIC,
+  PCAP_MAGIC_MICRO,
+  PCAP_MAGIC_NANO,
+  RECORD_HEADER_LENGTH,
+  type PcapFileHeader,
+} from './format.js';
+import { PcapFormatError } from './errors.js';
+
+/**
+ * Called once per record. `data` is only valid during the call (it may be a view into a reused
+ * chunk); copy what you keep. `frac` is microseconds or nanoseconds per the file header.
+ */
+export type RecordVisitor = (data: Buffer, start: number, end: number, sec: number, frac: number, origLen: number) => void;
+
+/** Where and why a file stopped being readable before its end. */
+export interface PcapCut {
+  offset: number;
+  reason: string;
+}
+
+/** Byte order and timestamp unit from the magic number; refuses anything that is not classic pcap. */
+export function readMagic(buf: Buffer): { littleEndian: boolean; nanosecond: boolean } {
+  if (buf.length < 4) throw new PcapFormatError(`too short to be a pcap file (${buf.length} bytes)`);
+  const magicLE = buf.readUInt32LE(0);
+  const magicBE = buf.readUInt32BE(0);
+  if (magicLE === PCAPNG_MAGIC) {
+    throw new PcapFormatError('pcapng is not supported; convert it with `editcap -F pcap in.pcapng out.pcap`');
+  }
+  let littleEndian: boolean;
+  let nanosecond: boolean;
+  if (magicLE === PCAP_MAGIC_MICRO || magicLE === PCAP_MAGIC_NANO) {
+    littleEndian = true;
+    nanosecond = magicLE === PCAP_MAGIC_NANO;
+  } else if (magicBE === PCAP_MAGIC_MICRO || magicBE === PCAP_MAGIC_NANO) {
+    littleEndian = false;
+    nanosecond = magicBE === PCAP_MAGIC_NANO;
+  } else {
+    throw new PcapFormatError(`not a pcap file (magic 0x${magicBE.toString(16).padStart(8, '0')})`);
+  }
+  return { littleEndian, nanosecond };
+}
+
+export function parseGlobalHeader(buf: Buffer): PcapFileHeader {
+  const { littleEndian, nanosecond } = readMagic(buf);
+  if (buf.length < GLOBAL_HEADER_LENGTH) {
+    throw new PcapFormatError(`pcap header cut short (${buf.length} of ${GLOBAL_HEADER_LENGTH} bytes)`);
+  }
+  const u16 = (o: number) => (littleEndian ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+  const u32 = (o: number) => (littleEndian ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  return {
+    littleEndian,
+    nanosecond,
+    versionMajor: u16(4),
+    versionMinor: u16(6),
+    snaplen: u32(16),
+    // The upper bits of this field carry FCS information in some writers; the link type is the low 16.
+    linktype: u32(20) & 0xffff,
+  };
+}
+
+/**
+ * Incremental classic-pcap record parser: feed it chunks in file order, it calls the visitor for
+ * every complete record. Hot path: no per-record allocation, records that straddle chunks are
+ * reassembled in one reused carry buffer.
+ */
+export class PcapParser {
+  private header: PcapFileHeader | undefined;
+  private carry: Buffer = Buffer.alloc(0);
+  private consumed = 0;
+  private stopped: PcapCut | undefined;
+  records = 0;
+
+  constructor(private readonly visit: RecordVisitor) {}
+
+  get fileHeader(): PcapFileHeader | undefined {
+    return this.header;
+  }
+
+  /** Set once the parser met bytes it cannot trust; later chunks are ignored. */
+  get cut(): PcapCut | undefined {
+    return this.stopped;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.stopped) return;
+    let buf = chunk;
+    if (this.carry.length > 0) {
+      buf = Buffer.concat([this.carry, chunk]);
+      this.carry = Buffer.alloc(0);
+    }
+    let pos = 0;
+    if (!this.header) {
+      if (buf.length < GLOBAL_HEADER_LENGTH) {
+        // Check the magic early so garbage is refused even when it is shorter than a header.
+        if (buf.length >= 4) readMagic(buf);
+        this.carry = Buffer.from(buf);
+        return;
+      }
+      this.header = parseGlobalHeader(buf);
+      pos = GLOBAL_HEADER_LENGTH;
+      this.consumed = GLOBAL_HEADER_LENGTH;
+    }
+    const le = this.header.littleEndian;
+    const fracLimit = this.header.nanosecond ? 1_000_000_000 : 1_000_000;
+    const length = buf.length;
+    let records = this.records;
+    while (pos + RECORD_HEADER_LENGTH <= length) {
+      const sec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
+      const frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
+      const incl = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
+      const orig = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
+      if (incl > MAX_RECORD_LENGTH || frac >= fracLimit) {
+        this.stopped = {
+          offset: this.consumed + pos,
+          reason:
+            incl > MAX_RECORD_LENGTH
+              ? `record length ${incl} exceeds ${MAX_RECORD_LENGTH} bytes: corrupt data`
+              : `timestamp fraction ${frac} out of range: corrupt data`,
+        };
+        this.records = records;
+        return;
+      }
+      const dataStart = pos + RECORD_HEADER_LENGTH;
+      const dataEnd = dataStart + incl;
+      if (dataEnd > length) break;
+      this.visit(buf, dataStart, dataEnd, sec, frac, orig < incl ? incl : orig);
+      records += 1;
+      pos = dataEnd;
+    }
+    this.records = records;
+    this.consumed += pos;
+    if (pos < length) this.carry = Buffer.from(buf.subarray(pos));
+  }
+
+  /**
+   * Call at end of input. Returns the cut if the file ended inside a record (a crash or power loss
+   * while writing) or was corrupt; every complete record before it has been visited.
+   */
+  finish(): PcapCut | undefined {
+    if (this.stopped) return this.stopped;
+    if (!this.header) {
+      if (this.carry.length === 0) throw new PcapFormatError('empty file: no pcap header');
+      parseGlobalHeader(this.carry);
+    }
+    if (this.carry.length > 0) {
+      this.stopped = {
+        offset: this.consumed,
+        reason: `file ends inside a record (${this.carry.length} trailing bytes ignored)`,
+      };
+    }
+    return this.stopped;
+  }
+}

@@ -1,0 +1,62 @@
+import { GLOBAL_HEADER_LENGTH, PCAP_MAGIC_MICRO, PCAP_MAGIC_NANO, RECORD_HEADER_LENGTH } from './format.js';
+
+/** Output is handed on in blocks of this size: few enough calls into zlib, little memory per stream. */
+const BLOCK_SIZE = 1024 * 1024;
+
+/** A classic pcap global header, little-endian, version 2.4. */
+export function pcapGlobalHeader(linktype: number, snaplen: number, nanosecond: boolean): Buffer {
+  const header = Buffer.alloc(GLOBAL_HEADER_LENGTH);
+  header.writeUInt32LE(nanosecond ? PCAP_MAGIC_NANO : PCAP_MAGIC_MICRO, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(snaplen, 16);
+  header.writeUInt32LE(linktype, 20);
+  return header;
+}
+
+/**
+ * Builds a little-endian classic pcap stream in 1 MiB blocks and hands each full block to `emit`.
+ * Hot path: one copy per record into the current block; a new block is allocated only when one
+ * fills, because the previous one now belongs to the consumer (zlib holds it until compressed).
+ */
+export class PcapBlockWriter {
+  private block: Buffer;
+  private used = 0;
+
+  constructor(
+    linktype: number,
+    snaplen: number,
+    nanosecond: boolean,
+    private readonly emit: (block: Buffer) => void,
+  ) {
+    this.block = Buffer.allocUnsafe(BLOCK_SIZE);
+    pcapGlobalHeader(linktype, snaplen, nanosecond).copy(this.block, 0);
+    this.used = GLOBAL_HEADER_LENGTH;
+  }
+
+  write(data: Buffer, start: number, end: number, sec: number, frac: number, origLen: number): void {
+    const incl = end - start;
+    const need = RECORD_HEADER_LENGTH + incl;
+    if (this.used + need > this.block.length) {
+      this.flush();
+      if (need > this.block.length) this.block = Buffer.allocUnsafe(need);
+    }
+    const block = this.block;
+    let pos = this.used;
+    block.writeUInt32LE(sec, pos);
+    block.writeUInt32LE(frac, pos + 4);
+    block.writeUInt32LE(incl, pos + 8);
+    block.writeUInt32LE(origLen, pos + 12);
+    pos += RECORD_HEADER_LENGTH;
+    data.copy(block, pos, start, end);
+    this.used = pos + incl;
+  }
+
+  /** Hands on whatever is buffered (a partial block) and starts a fresh block. */
+  flush(): void {
+    if (this.used === 0) return;
+    this.emit(this.block.subarray(0, this.used));
+    this.block = Buffer.allocUnsafe(BLOCK_SIZE);
+    this.used = 0;
+  }
+}

@@ -1,0 +1,164 @@
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Readable } from 'node:stream';
+import { fsyncDir, fsyncFile, writeFileAtomic } from '../fs/durable.js';
+import { ObjectConflictError, StoreConfigurationError } from './errors.js';
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutRequest, PutResult } from './store.js';
+
+const META_SUFFIX = '.meta.json';
+const TEMP_MARK = '.tmp-';
+
+interface StoredMeta {
+  size: number;
+  sha256: string;
+  md5: string;
+  contentType: string;
+  metadata: Record<string, string>;
+  timeCreated: string;
+}
+
+/**
+ * The embedded default store: objects are files under a root directory (object "a/b.pcap.gz" is
+ * root/a/b.pcap.gz) with their metadata in "b.pcap.gz.meta.json" beside them. A put copies to a
+ * hidden temp file, fsyncs, and renames: the object file appearing is the commit point, and its
+ * metadata is in place before it.
+ */
+export class LocalDirectoryStore implements ObjectStore {
+  readonly root: string;
+  readonly location: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.location = pathToFileURL(this.root).href;
+  }
+
+  private pathOf(name: string): string {
+    if (name.length === 0 || name.startsWith('/') || name.split('/').some((part) => part === '..' || part === '.' || part === '')) {
+      throw new StoreConfigurationError(`invalid object name ${JSON.stringify(name)}`);
+    }
+    return join(this.root, ...name.split('/'));
+  }
+
+  async put(request: PutRequest): Promise<PutResult> {
+    const target = this.pathOf(request.name);
+    const existing = await this.head(request.name);
+    if (existing) return this.compareExisting(request, existing);
+    await mkdir(dirname(target), { recursive: true });
+    const meta: StoredMeta = {
+      size: request.size,
+      sha256: request.sha256,
+      md5: request.md5,
+      contentType: request.contentType,
+      metadata: request.metadata,
+      timeCreated: new Date().toISOString(),
+    };
+    const temp = `${dirname(target)}/${TEMP_MARK}${randomBytes(6).toString('hex')}`;
+    await copyFile(request.filePath, temp);
+    await fsyncFile(temp);
+    // Check what landed, as a real service checks Content-MD5: never store bytes that changed on the way.
+    const copied = await hashFile(temp);
+    if (copied.sha256 !== request.sha256 || copied.size !== request.size) {
+      await rm(temp, { force: true });
+      throw new Error(
+        `copy of ${request.filePath} does not match its checksum (got ${copied.size} bytes, sha256 ${copied.sha256})`,
+      );
+    }
+    await writeFileAtomic(`${target}${META_SUFFIX}`, JSON.stringify(meta, null, 2));
+    await rename(temp, target);
+    await fsyncDir(dirname(target));
+    return { name: request.name, size: request.size, alreadyPresent: false };
+  }
+
+  private compareExisting(request: PutRequest, existing: ObjectInfo): PutResult {
+    if (existing.size === request.size && existing.sha256 === request.sha256) {
+      return { name: request.name, size: request.size, alreadyPresent: true };
+    }
+    throw new ObjectConflictError(
+      request.name,
+      `stored ${existing.size} bytes sha256 ${existing.sha256 ?? '?'}, local ${request.size} bytes sha256 ${request.sha256}`,
+    );
+  }
+
+  async head(name: string): Promise<ObjectInfo | undefined> {
+    const path = this.pathOf(name);
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    const meta = await readMeta(path);
+    return {
+      name,
+      size,
+      metadata: meta?.metadata ?? {},
+      ...(meta ? { sha256: meta.sha256, timeCreated: new Date(meta.timeCreated) } : {}),
+    };
+  }
+
+  async *list(options: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    const prefix = options.prefix ?? '';
+    // Start the walk at the deepest directory the prefix names, so an hour prefix reads one folder.
+    const lastSlash = prefix.lastIndexOf('/');
+    const baseDir = lastSlash >= 0 ? join(this.root, ...prefix.slice(0, lastSlash).split('/')) : this.root;
+    for await (const path of walkSorted(baseDir)) {
+      const name = relative(this.root, path).split(sep).join('/');
+      if (!name.startsWith(prefix)) continue;
+      if (options.start !== undefined && name < options.start) continue;
+      if (options.end !== undefined && name >= options.end) continue;
+      const info = await this.head(name);
+      if (info) yield info;
+    }
+  }
+
+  async get(name: string, range?: ByteRange): Promise<Readable> {
+    const path = this.pathOf(name);
+    try {
+      await stat(path);
+    } catch {
+      throw new StoreConfigurationError(`object ${name} not found in ${this.location}`);
+    }
+    return createReadStream(path, range ? { start: range.start, ...(range.end !== undefined ? { end: range.end } : {}) } : {});
+  }
+}
+
+/** Files under dir in name order (directories walked in order too), skipping metadata and temp files. */
+async function* walkSorted(dir: string): AsyncIterable<string> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walkSorted(path);
+    else if (entry.isFile() && !entry.name.endsWith(META_SUFFIX) && !entry.name.includes(TEMP_MARK) && !entry.name.endsWith('.tmp')) {
+      yield path;
+    }
+  }
+}
+
+async function readMeta(objectPath: string): Promise<StoredMeta | undefined> {
+  try {
+    return JSON.parse(await readFile(`${objectPath}${META_SUFFIX}`, 'utf8')) as StoredMeta;
+  } catch {
+    return undefined;
+  }
+}
+
+async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
