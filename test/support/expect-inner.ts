@@ -1,0 +1,30 @@
+/**
+ * The decapsulated frames an archiver must produce from an outer capture, derived with tshark's
+ * dissection (not our decoder): for each VXLAN packet, the bytes after the 8-byte VXLAN header,
+ * with the outer packet's timestamp.
+ */
+import { readFrames, type Frame } from './tshark.js';
+
+export interface InnerFrame extends Frame {
+  vni: number;
+}
+
+/** Inner frames of every VXLAN packet in `file` (tshark's VXLAN dissector, UDP 4789). */
+export async function vxlanInnerFrames(file: string): Promise<InnerFrame[]> {
+  const frames = await readFrames(file);
+  const inner: InnerFrame[] = [];
+  for (const frame of frames) {
+    const offset = frame.layerOffsets.vxlan;
+    if (offset === undefined) continue;
+    const header = frame.hex.slice(offset * 2, offset * 2 + 16);
+    const vni = parseInt(header.slice(8, 14), 16);
+    const hex = frame.hex.slice((offset + 8) * 2);
+    inner.push({ ...frame, vni, hex, capLen: hex.length / 2, len: frame.len - (offset + 8), layerOffsets: {} });
+  }
+  return inner;
+}
+
+/** Sorted by timestamp then bytes, so two lists can be compared element by element. */
+export function byTimeThenBytes<T extends Frame>(frames: T[]): T[] {
+  return [...frames].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0));
+}
