@@ -1,0 +1,33 @@
+// Builds the SDK's authentication provider with its circuit breakers off: a breaker that opens after a
+// few failed token requests would turn a passing outage into 30-50 s of refused calls we cannot see.
+import common from 'oci-common';
+import type { OciAuth } from './options.js';
+
+export type AuthProvider = common.AuthenticationDetailsProvider & Partial<common.RegionProvider>;
+
+/** The builder keeps its breakers in protected fields; this subclass swaps them for disabled ones. */
+class UnbrokenInstancePrincipalsBuilder extends common.InstancePrincipalsAuthenticationDetailsProviderBuilder {
+  constructor() {
+    super();
+    this._circuitBreaker = null;
+    this._authCircuitBreaker = new common.CircuitBreaker({ disableClientCircuitBreaker: true });
+  }
+}
+
+export async function buildAuthProvider(auth: OciAuth): Promise<AuthProvider> {
+  if (auth.kind === 'config-file') {
+    return new common.ConfigFileAuthenticationDetailsProvider(auth.configFile, auth.profile);
+  }
+  const builder = new UnbrokenInstancePrincipalsBuilder();
+  if (auth.metadataBaseUrl) builder.metadataBaseUrl = auth.metadataBaseUrl;
+  if (auth.federationEndpoint) builder.federationEndpoint = auth.federationEndpoint;
+  return builder.build();
+}
+
+/** The region the instance metadata names, for when the provider could not tell (federation endpoint set). */
+export async function regionFromMetadata(metadataBaseUrl = 'http://169.254.169.254/opc/v2/'): Promise<string> {
+  const base = metadataBaseUrl.endsWith('/') ? metadataBaseUrl : `${metadataBaseUrl}/`;
+  const response = await fetch(`${base}instance/region`, { headers: { authorization: 'Bearer Oracle' }, signal: AbortSignal.timeout(10_000) });
+  if (!response.ok) throw new Error(`instance metadata ${base}instance/region answered ${response.status}`);
+  return (await response.text()).trim();
+}

@@ -1,0 +1,233 @@
+// OCI Object Storage behind the project's ObjectStore contract, with the official SDK.
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import type common from 'oci-common';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { ObjectConflictError, StoreError } from '../errors.js';
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutRequest, PutResult } from '../store.js';
+import { buildAuthProvider } from './auth.js';
+import { createClient, resolveRegion, type ObjectStorageClient } from './client.js';
+import { silentLogger, type StoreLogger } from './logger.js';
+import { abortUpload, uploadInParts, type MultipartTarget } from './multipart.js';
+import { statusOf, toStoreError } from './oci-errors.js';
+import type { OciStoreOptions } from './options.js';
+import { quietly } from './quiet-sdk.js';
+import { defaultRetryPolicy, withRetries, type RetryPolicy } from './retry.js';
+
+const MiB = 1024 * 1024;
+
+/**
+ * The SDK writes the Range header as `bytes=${startByte}-${endByte}`, so an open end must be '' (a
+ * common.Range with endByte null would send "bytes=5-null").
+ */
+function byteRange(range: ByteRange): common.Range {
+  return { startByte: range.start, endByte: range.end ?? '' } as unknown as common.Range;
+}
+const SHA256_KEY = 'sha256';
+
+export class OciObjectStore implements ObjectStore {
+  readonly location: string;
+  private readonly logger: StoreLogger;
+  private readonly retry: RetryPolicy;
+  private readonly multipartThreshold: number;
+  private readonly partSize: number;
+  private readonly parallelParts: number;
+  private readonly listMetadata: boolean;
+
+  private constructor(
+    private readonly client: ObjectStorageClient,
+    readonly namespace: string,
+    readonly bucket: string,
+    readonly region: string,
+    options: OciStoreOptions,
+  ) {
+    this.location = `oci://${namespace}/${bucket}`;
+    this.logger = options.logger ?? silentLogger;
+    this.retry = { ...defaultRetryPolicy, ...options.retry };
+    this.partSize = options.partSize ?? 16 * MiB;
+    this.multipartThreshold = options.multipartThreshold ?? 64 * MiB;
+    this.parallelParts = Math.max(1, options.parallelParts ?? 4);
+    this.listMetadata = options.listMetadata ?? true;
+  }
+
+  /**
+   * Authenticates, settles region and namespace, and checks the bucket can be listed, so a wrong
+   * bucket or a missing policy is reported once at start-up instead of on every upload.
+   */
+  static async open(options: OciStoreOptions): Promise<OciObjectStore> {
+    const logger = options.logger ?? silentLogger;
+    const provider = await quietly(logger, () => buildAuthProvider(options.auth)).catch((error: unknown) => {
+      throw new StoreError(`OCI authentication (${options.auth.kind}) could not be set up: ${(error as Error)?.message ?? error}`,
+        { retryable: options.auth.kind === 'instance-principal', cause: error });
+    });
+    const region = await resolveRegion(options, provider);
+    const client = createClient(provider, region, options.endpoint);
+    const retry = { ...defaultRetryPolicy, ...options.retry };
+    const namespace = options.namespace ?? await withRetries(retry, logger, { operation: 'GetNamespace' },
+      () => quietly(logger, async () => (await client.getNamespace({})).value),
+      (error) => toStoreError(error, { operation: 'GetNamespace', namespace: '?', bucket: options.bucket }));
+    const store = new OciObjectStore(client, namespace, options.bucket, region, options);
+    await store.call('ListObjects', undefined, () =>
+      client.listObjects({ namespaceName: namespace, bucketName: options.bucket, limit: 1 }));
+    logger({ level: 'info', msg: 'object store ready', location: store.location, region, auth: options.auth.kind });
+    return store;
+  }
+
+  async put(request: PutRequest): Promise<PutResult> {
+    const metadata = { ...request.metadata, [SHA256_KEY]: request.sha256 };
+    if (request.size > this.multipartThreshold) {
+      // Check first: re-sending hundreds of MiB only to learn at commit that the object exists is waste.
+      const existing = await this.head(request.name);
+      if (existing) return this.settleExisting(request, existing);
+      try {
+        await uploadInParts(this.multipartTarget(), { ...request, metadata }, { partSize: this.partSize, parallel: this.parallelParts });
+      } catch (error) {
+        // 412 at commit: someone else's copy landed first. 404 NoSuchUpload at commit: an earlier commit
+        // attempt whose reply was lost may have landed ours.
+        const status = statusOf((error as StoreError).cause);
+        if (status === 412 || status === 404) {
+          const landed = await this.head(request.name);
+          if (landed || status === 412) return this.settleExisting(request, landed);
+        }
+        throw error;
+      }
+      this.logger({ level: 'info', msg: 'uploaded', object: request.name, size: request.size, multipart: true });
+      return { name: request.name, size: request.size, alreadyPresent: false };
+    }
+    try {
+      await this.call('PutObject', request.name, () =>
+        this.client.putObject({
+          namespaceName: this.namespace,
+          bucketName: this.bucket,
+          objectName: request.name,
+          // A new stream per attempt: a retried request must send the whole file again.
+          putObjectBody: createReadStream(request.filePath),
+          contentLength: request.size,
+          contentMD5: request.md5,
+          contentType: request.contentType,
+          ifNoneMatch: '*',
+          opcMeta: metadata,
+        }));
+    } catch (error) {
+      if (statusOf((error as StoreError).cause) === 412) return this.settleExisting(request);
+      throw error;
+    }
+    this.logger({ level: 'info', msg: 'uploaded', object: request.name, size: request.size, multipart: false });
+    return { name: request.name, size: request.size, alreadyPresent: false };
+  }
+
+  async head(name: string): Promise<ObjectInfo | undefined> {
+    try {
+      const response = await this.call('HeadObject', name, () =>
+        this.client.headObject({ namespaceName: this.namespace, bucketName: this.bucket, objectName: name }));
+      const metadata: Record<string, string> = {};
+      for (const [key, value] of Object.entries(response.opcMeta ?? {})) metadata[key.replace(/^opc-meta-/, '')] = value;
+      const info: ObjectInfo = { name, size: Number(response.contentLength), metadata };
+      if (metadata[SHA256_KEY]) info.sha256 = metadata[SHA256_KEY];
+      if (response.lastModified) info.timeCreated = new Date(response.lastModified);
+      return info;
+    } catch (error) {
+      // HEAD 404 has no body, so it cannot tell a missing object from a missing bucket; open() checked the bucket.
+      if (statusOf((error as StoreError).cause) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async *list(options: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    let start = options.start;
+    for (;;) {
+      const page = await this.call('ListObjects', options.prefix, () =>
+        this.client.listObjects({
+          namespaceName: this.namespace,
+          bucketName: this.bucket,
+          // The SDK puts query values into the URL as they are: encode them, or '&', '+', '#' break the request.
+          ...(options.prefix ? { prefix: encodeURIComponent(options.prefix) } : {}),
+          ...(start ? { start: encodeURIComponent(start) } : {}),
+          ...(options.end ? { end: encodeURIComponent(options.end) } : {}),
+          fields: 'name,size,timeCreated,md5',
+          limit: 1000,
+        }));
+      for (const summary of page.listObjects.objects) {
+        if (this.listMetadata) {
+          const info = await this.head(summary.name);
+          if (info) yield info;
+          continue;
+        }
+        const info: ObjectInfo = { name: summary.name, size: Number(summary.size ?? 0), metadata: {} };
+        if (summary.timeCreated) info.timeCreated = new Date(summary.timeCreated);
+        yield info;
+      }
+      start = page.listObjects.nextStartWith;
+      if (!start) return;
+    }
+  }
+
+  async get(name: string, range?: ByteRange): Promise<Readable> {
+    const response = await this.call('GetObject', name, () =>
+      this.client.getObject({
+        namespaceName: this.namespace,
+        bucketName: this.bucket,
+        objectName: name,
+        ...(range ? { range: byteRange(range) } : {}),
+      }));
+    const body = response.value as unknown;
+    if (body instanceof Readable) return body;
+    return Readable.fromWeb(body as WebReadableStream<Uint8Array>);
+  }
+
+  /**
+   * Aborts the multipart uploads this agent left open under prefix (after a crash, say). Call it at
+   * start-up, before any upload of this process is under way. Returns how many were aborted.
+   */
+  async abortStaleMultipartUploads(prefix: string): Promise<number> {
+    const stale: { object: string; uploadId: string }[] = [];
+    let page: string | undefined;
+    do {
+      const response = await this.call('ListMultipartUploads', prefix, () =>
+        this.client.listMultipartUploads({ namespaceName: this.namespace, bucketName: this.bucket, limit: 1000, ...(page ? { page } : {}) }));
+      for (const upload of response.items) {
+        if (upload.object.startsWith(prefix)) stale.push({ object: upload.object, uploadId: upload.uploadId });
+      }
+      page = response.opcNextPage;
+    } while (page);
+    let aborted = 0;
+    for (const upload of stale) if (await abortUpload(this.multipartTarget(), upload.object, upload.uploadId)) aborted += 1;
+    if (stale.length > 0) this.logger({ level: 'info', msg: 'aborted stale multipart uploads', prefix, aborted, found: stale.length });
+    return aborted;
+  }
+
+  /** After a 412: the name is taken. Identical bytes mean a retried upload already landed. */
+  private async settleExisting(request: PutRequest, known?: ObjectInfo): Promise<PutResult> {
+    const existing = known ?? await this.head(request.name);
+    if (!existing) throw new StoreError(`object ${request.name} was reported present but is gone; try again`, { retryable: true });
+    if (existing.size === request.size && existing.sha256 === request.sha256) {
+      this.logger({ level: 'info', msg: 'already present', object: request.name, size: request.size });
+      return { name: request.name, size: request.size, alreadyPresent: true };
+    }
+    const detail = existing.size !== request.size
+      ? `size ${existing.size} there, ${request.size} here`
+      : `sha256 ${existing.sha256 ?? 'unknown'} there, ${request.sha256} here`;
+    const conflict = new ObjectConflictError(request.name, detail);
+    this.logger({ level: 'error', msg: conflict.message, object: request.name });
+    throw conflict;
+  }
+
+  private multipartTarget(): MultipartTarget {
+    return {
+      client: this.client,
+      namespace: this.namespace,
+      bucket: this.bucket,
+      logger: this.logger,
+      retry: this.retry,
+      classify: (error, operation, object) => toStoreError(error, { operation, namespace: this.namespace, bucket: this.bucket, object }),
+    };
+  }
+
+  /** One SDK call with our retries, its console noise diverted, and its errors mapped. */
+  private call<T>(operation: string, object: string | undefined, fn: () => Promise<T>): Promise<T> {
+    const where = { operation, namespace: this.namespace, bucket: this.bucket, ...(object ? { object } : {}) };
+    // 412 and 404 map to non-retryable errors: they are answers the caller branches on.
+    return withRetries(this.retry, this.logger, { operation, object }, () => quietly(this.logger, fn),
+      (error) => toStoreError(error, where));
+  }
+}
