@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { AGENT_VERSION } from './version.js';
 import { EXIT_USAGE, UsageError } from './usage-error.js';
 import { registerArchiveCommand } from './commands/archive.js';
+import { registerRun } from './commands/run.js';
+import { registerStatus } from './commands/status.js';
 
 export function buildProgram(): Command {
   const program = new Command('vtap-archiver')
@@ -10,6 +12,8 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .exitOverride();
   registerArchiveCommand(program);
+  registerRun(program);
+  registerStatus(program);
   return program;
 }
 

@@ -1,0 +1,76 @@
+/** `vtap-archiver run`: the sink agent (what vtap-archiver.service starts). */
+import type { Command } from 'commander';
+import { packCapture } from '../archive/pack.js';
+import { loadConfig, type ConfigOverrides } from '../daemon/config.js';
+import { Daemon } from '../daemon/daemon.js';
+import { createLogger } from '../daemon/logger.js';
+import { openStore } from '../store/open.js';
+import { UsageError } from '../usage-error.js';
+
+interface RunFlags {
+  config?: string;
+  store?: string;
+  interface?: string;
+  spoolDir?: string;
+  sink?: string;
+  httpPort?: string;
+  httpHost?: string;
+  compress?: string;
+  checkConfig?: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run the sink agent: capture mirrored traffic, spool, decapsulate, compress and upload it')
+    .option('-c, --config <path>', 'JSON configuration file (default /etc/vtap-archiver/config.json if present)')
+    .option('--store <url>', 'file:// URL, directory or oci://<namespace>/<bucket>?region=..')
+    .option('--interface <name>', 'capture interface ("auto": the default route\'s)')
+    .option('--spool-dir <dir>', 'spool and state directory')
+    .option('--sink <name>', 'this sink\'s name in object names (default: host name)')
+    .option('--http-port <port>', 'health and metrics port (default 9780)')
+    .option('--http-host <host>', 'health and metrics address (default 0.0.0.0)')
+    .option('--compress <codec>', 'zstd or gzip')
+    .option('--check-config', 'validate the configuration, print it with defaults filled in, and exit')
+    .action(async (flags: RunFlags) => {
+      const overrides: ConfigOverrides = {};
+      if (flags.store) overrides.store = flags.store;
+      if (flags.interface) overrides.interface = flags.interface;
+      if (flags.spoolDir) overrides.spoolDir = flags.spoolDir;
+      if (flags.sink) overrides.sink = flags.sink;
+      if (flags.httpHost) overrides.httpHost = flags.httpHost;
+      if (flags.compress) overrides.compress = flags.compress;
+      if (flags.httpPort !== undefined) {
+        if (!/^\d+$/.test(flags.httpPort)) throw new UsageError(`--http-port: expected a port number, got "${flags.httpPort}"`);
+        overrides.httpPort = Number(flags.httpPort);
+      }
+      const config = loadConfig({ ...(flags.config ? { path: flags.config } : {}), overrides });
+      if (flags.checkConfig) {
+        process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+        return;
+      }
+      const logger = createLogger();
+      const store = await openStore(config.store);
+      const daemon = new Daemon(config, { store, packer: packCapture, logger });
+      let stopping: Promise<void> | undefined;
+      const stopped = new Promise<void>((resolve, reject) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            logger.warn({ signal }, 'already stopping: finishing the spool first (SIGKILL aborts, the spool recovers at next start)');
+            return;
+          }
+          stopping = daemon.stop(`received ${signal}`).then(resolve, reject);
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      });
+      try {
+        await daemon.start();
+      } catch (error) {
+        logger.fatal(`cannot start: ${(error as Error).message}`);
+        await daemon.stop('start-up failed').catch(() => undefined);
+        throw error;
+      }
+      await stopped;
+    });
+}

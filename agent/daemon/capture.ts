@@ -1,0 +1,322 @@
+/**
+ * Supervises tcpdump: starts it with rotation by size (-C, millions of bytes) and time (-G, which
+ * needs a strftime -w pattern), nanosecond timestamps, a kernel buffer (-B, KiB) and a user to drop
+ * to (-Z); restarts it with back-off when it exits; logs its stderr; turns its statistics lines
+ * (printed on SIGUSR1 and at exit) into metrics.
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import type { AgentConfig } from './config.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { backoffMs } from './uploader.js';
+
+export interface TcpdumpStats {
+  captured: number;
+  received: number;
+  dropped: number;
+}
+
+/** Parses "N packets captured / received by filter / dropped by kernel" (one line or three). */
+export function parseTcpdumpStats(text: string): Partial<TcpdumpStats> {
+  const stats: Partial<TcpdumpStats> = {};
+  const captured = /(\d+) packets? captured/.exec(text);
+  const received = /(\d+) packets? received by filter/.exec(text);
+  const dropped = /(\d+) packets? dropped by kernel/.exec(text);
+  if (captured) stats.captured = Number(captured[1]);
+  if (received) stats.received = Number(received[1]);
+  if (dropped) stats.dropped = Number(dropped[1]);
+  return stats;
+}
+
+/** The interface of the default route, else the first interface that is up and not loopback. */
+export function detectInterface(): string {
+  try {
+    const routes = JSON.parse(execFileSync('ip', ['-j', 'route', 'show', 'default'], { encoding: 'utf8' })) as Array<{ dev?: string }>;
+    const dev = routes.find((route) => route.dev)?.dev;
+    if (dev) return dev;
+  } catch {
+    // fall through to /sys
+  }
+  for (const name of readdirSync('/sys/class/net').sort()) {
+    if (name === 'lo') continue;
+    const state = readFileSync(`/sys/class/net/${name}/operstate`, 'utf8').trim();
+    if (state === 'up' || state === 'unknown') return name;
+  }
+  throw new Error('no capture interface found (no default route and no interface up); set "interface" in the config');
+}
+
+/** The BPF filter for the encapsulations the packer will decapsulate. */
+export function captureFilter(config: Pick<AgentConfig, 'decap' | 'vxlanPorts' | 'genevePorts'>): string {
+  const vxlan = config.vxlanPorts.map((port) => `udp dst port ${port}`);
+  const geneve = config.genevePorts.map((port) => `udp dst port ${port}`);
+  const gre = ['ip proto 47', 'ip6 proto 47'];
+  const parts: Record<AgentConfig['decap'], string[]> = {
+    vxlan,
+    geneve,
+    gre,
+    erspan: gre,
+    auto: [...vxlan, ...geneve, ...gre],
+    none: [],
+  };
+  return parts[config.decap].join(' or ');
+}
+
+/**
+ * Turns GRO/LRO off (merged "packets" far above the MTU otherwise) and checks the MTU. Never throws:
+ * returns what could not be done, for the log.
+ */
+export function prepareInterface(iface: string, wantOffloadsOff: boolean): { changed: string[]; problems: string[]; mtu?: number } {
+  const changed: string[] = [];
+  const problems: string[] = [];
+  let mtu: number | undefined;
+  try {
+    mtu = Number(readFileSync(`/sys/class/net/${iface}/mtu`, 'utf8').trim());
+    if (mtu < 9000) problems.push(`MTU of ${iface} is ${mtu}: mirrored 9000-byte packets plus VXLAN headers need 9000 or more`);
+  } catch (error) {
+    problems.push(`cannot read the MTU of ${iface}: ${(error as Error).message}`);
+  }
+  if (!wantOffloadsOff) return { changed, problems, ...(mtu !== undefined ? { mtu } : {}) };
+  for (const feature of ['gro', 'lro']) {
+    try {
+      execFileSync('ethtool', ['-K', iface, feature, 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      changed.push(`${feature} off`);
+    } catch {
+      // Ask what the state is: "fixed" features cannot be changed and may already be off.
+    }
+  }
+  try {
+    const features = execFileSync('ethtool', ['-k', iface], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const name of ['generic-receive-offload', 'large-receive-offload']) {
+      const line = new RegExp(`^${name}: (on|off)(.*)$`, 'm').exec(features);
+      if (line?.[1] === 'on') problems.push(`${name} is still on for ${iface}${line[2]?.trim() ? ` ${line[2].trim()}` : ''}`);
+    }
+  } catch (error) {
+    problems.push(`ethtool cannot read the offloads of ${iface}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return { changed, problems, ...(mtu !== undefined ? { mtu } : {}) };
+}
+
+export interface CaptureOptions {
+  iface: string;
+  incomingDir: string;
+  /** Where tcpdump's pid is kept, to stop a tcpdump left over by a killed agent. */
+  pidFile: string;
+  filter: string;
+  capture: AgentConfig['capture'];
+  /** Overridable for tests. */
+  tcpdumpPath?: string;
+}
+
+export interface CaptureEvents {
+  onStart?: (runId: string) => void;
+  onExit?: (runId: string, info: { code: number | undefined; signal: string | undefined; stats: Partial<TcpdumpStats> }) => void;
+  onError?: (message: string) => void;
+}
+
+export class CaptureSupervisor {
+  /** Run id (start time in ms) of the tcpdump writing now; file names begin with it. */
+  runId: string | undefined;
+  pid: number | undefined;
+  running = false;
+  restarts = 0;
+  lastExit: { at: string; code: number | undefined; signal: string | undefined; stderr: string } | undefined;
+  private child: ResultPromise | undefined;
+  private wanted = false;
+  private failures = 0;
+  private startedAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private lastStats: TcpdumpStats = { captured: 0, received: 0, dropped: 0 };
+  private exited: Promise<void> = Promise.resolve();
+  private started = 0;
+
+  constructor(
+    private readonly options: CaptureOptions,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly events: CaptureEvents = {},
+  ) {}
+
+  /** Stops a tcpdump that a killed agent left behind (it would keep writing into incoming/). */
+  static stopLeftover(pidFile: string, logger: Logger): void {
+    if (!existsSync(pidFile)) return;
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    rmSync(pidFile, { force: true });
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return;
+    }
+    if (!cmdline.includes('tcpdump')) return;
+    logger.warn({ pid }, 'stopping a tcpdump left over by a previous agent');
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    // It flushes and exits within milliseconds; wait up to 5 s, then insist.
+    const deadline = Date.now() + 5000;
+    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) execFileSync('sleep', ['0.05']);
+    if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
+  }
+
+  args(runId: string): string[] {
+    const c = this.options.capture;
+    const args = [
+      '-i', this.options.iface,
+      '-n',
+      '-s', String(c.snaplen),
+      '-B', String(c.bufferKiB),
+      '--time-stamp-precision=nano',
+      '-C', String(c.rotateMegabytes),
+      '-G', String(c.rotateSeconds),
+      '-w', join(this.options.incomingDir, `${runId}-%Y%m%dT%H%M%S.pcap`),
+    ];
+    // tcpdump only switches user when started as root; as the service user it already is that user.
+    if (process.getuid?.() === 0) args.push('-Z', c.user);
+    if (this.options.filter) args.push(this.options.filter);
+    return args;
+  }
+
+  start(): void {
+    this.wanted = true;
+    if (!this.child && !this.retryTimer) this.spawn();
+  }
+
+  /** Stops tcpdump (it flushes and closes the current file) and resolves once it has exited. */
+  async stop(): Promise<void> {
+    this.wanted = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (this.child) {
+      // libpcap (TPACKET_V3) hands packets over in blocks that are retired after its 1 s timeout,
+      // and tcpdump drops the unfinished block on SIGTERM: wait for it so the last packets reach the file.
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      this.child?.kill('SIGTERM');
+    }
+    await this.exited;
+  }
+
+  /** Asks tcpdump for its statistics (it prints them on stderr). */
+  requestStats(): void {
+    if (this.pid && this.running) {
+      try {
+        process.kill(this.pid, 'SIGUSR1');
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+
+  private spawn(): void {
+    // Distinct, increasing run ids even for restarts within one millisecond.
+    const runId = String(Math.max(Date.now(), this.started + 1)).padStart(13, '0');
+    this.started = Number(runId);
+    this.runId = runId;
+    if (process.getuid?.() === 0) this.chownIncoming();
+    const args = this.args(runId);
+    this.logger.info({ tcpdump: args.join(' ') }, 'starting capture');
+    const child = execa(this.options.tcpdumpPath ?? 'tcpdump', args, {
+      reject: false,
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      buffer: false,
+      cleanup: true,
+    });
+    this.child = child;
+    this.pid = child.pid;
+    this.running = child.pid !== undefined;
+    this.startedAt = Date.now();
+    this.lastStats = { captured: 0, received: 0, dropped: 0 };
+    if (child.pid !== undefined) {
+      writeFileSync(`${this.options.pidFile}.tmp`, `${child.pid}\n`);
+      renameSync(`${this.options.pidFile}.tmp`, this.options.pidFile);
+      this.metrics.tcpdumpRunning.set(1);
+      this.events.onStart?.(runId);
+    }
+    let stderrTail = '';
+    let pending = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) this.onStderrLine(line);
+      stderrTail = (stderrTail + chunk).slice(-2000);
+    });
+    this.statsTimer = setInterval(() => this.requestStats(), 10_000);
+    this.statsTimer.unref();
+    this.exited = (async () => {
+      const result = await child;
+      if (pending) this.onStderrLine(pending);
+      clearInterval(this.statsTimer);
+      this.child = undefined;
+      this.running = false;
+      this.pid = undefined;
+      rmSync(this.options.pidFile, { force: true });
+      this.metrics.tcpdumpRunning.set(0);
+      const code = result.exitCode;
+      const signal = result.signal;
+      this.lastExit = { at: new Date().toISOString(), code, signal, stderr: stderrTail.trim().split('\n').slice(-5).join(' | ') };
+      const expected = !this.wanted;
+      this.runId = undefined;
+      this.events.onExit?.(runId, { code, signal, stats: this.lastStats });
+      if (expected) {
+        this.logger.info({ code, signal, stats: this.lastStats }, 'capture stopped');
+        return;
+      }
+      // Ran for a while: a fresh failure; died at once: back off harder.
+      this.failures = Date.now() - this.startedAt > 30_000 ? 1 : this.failures + 1;
+      const delay = backoffMs(this.failures - 1, 500, 30_000);
+      const message = `tcpdump exited (code ${code ?? '-'}, signal ${signal ?? '-'}): ${this.lastExit.stderr || 'no message'}; restarting in ${delay} ms`;
+      this.logger.error({ code, signal, delayMs: delay }, message);
+      this.events.onError?.(message);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (!this.wanted) return;
+        this.restarts += 1;
+        this.metrics.tcpdumpRestarts.inc();
+        this.spawn();
+      }, delay);
+    })();
+  }
+
+  private onStderrLine(line: string): void {
+    const text = line.trim();
+    if (!text) return;
+    const stats = parseTcpdumpStats(text);
+    if (Object.keys(stats).length > 0) {
+      // Counters are cumulative per tcpdump process: add the difference since the last report.
+      const next = { ...this.lastStats, ...stats };
+      this.metrics.capturePackets.inc(Math.max(0, next.captured - this.lastStats.captured));
+      this.metrics.captureReceived.inc(Math.max(0, next.received - this.lastStats.received));
+      this.metrics.kernelDrops.inc(Math.max(0, next.dropped - this.lastStats.dropped));
+      if (next.dropped > this.lastStats.dropped) {
+        this.logger.warn({ dropped: next.dropped - this.lastStats.dropped }, 'kernel dropped packets: the capture buffer (-B) overflowed');
+      }
+      this.lastStats = next;
+      return;
+    }
+    if (/^(listening on|tcpdump: listening on)/.test(text)) {
+      this.logger.info({ tcpdump: text }, 'tcpdump');
+      return;
+    }
+    this.logger.warn({ tcpdump: text }, 'tcpdump says');
+  }
+
+  private chownIncoming(): void {
+    try {
+      const uid = Number(execFileSync('id', ['-u', this.options.capture.user], { encoding: 'utf8' }).trim());
+      const gid = Number(execFileSync('id', ['-g', this.options.capture.user], { encoding: 'utf8' }).trim());
+      chownSync(this.options.incomingDir, uid, gid);
+    } catch (error) {
+      this.logger.warn({ user: this.options.capture.user }, `cannot hand incoming/ to the capture user: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+}

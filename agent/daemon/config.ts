@@ -1,0 +1,196 @@
+/**
+ * Configuration of `vtap-archiver run`: a JSON file (/etc/vtap-archiver/config.json on a sink), then
+ * environment variables, then command-line flags, each overriding the one before. Validated with zod;
+ * an unknown key or a bad value becomes one UsageError line naming the field (exit status 2).
+ *
+ * File shape (every field optional; defaults shown):
+ * {
+ *   "store": "file:///var/lib/vtap-archiver/archive",  // or "oci://<namespace>/<bucket>?region=..&auth=instance-principal"
+ *   "prefix": "captures/",
+ *   "sink": "<hostname>",
+ *   "interface": "auto",                 // "auto" = the interface of the default route
+ *   "decap": "vxlan", "split": "vni", "combined": false, "unknown": "keep",
+ *   "compress": "zstd", "level": <codec default>,
+ *   "vxlanPorts": [4789], "genevePorts": [6081],
+ *   "http": { "host": "0.0.0.0", "port": 9780 },
+ *   "spool": { "dir": "/var/lib/vtap-archiver", "quotaMegabytes": 4096, "reserveMegabytes": 512,
+ *              "policy": "evict-oldest" | "pause-capture" },
+ *   "capture": { "rotateMegabytes": 64, "rotateSeconds": 60, "bufferKiB": 32768, "snaplen": 9300,
+ *                "user": "vtap-archiver", "offloads": true },
+ *   "upload": { "maxBackoffSeconds": 60, "healthyWithinSeconds": 600, "shutdownSeconds": 30 }
+ * }
+ * Environment: VTAP_ARCHIVER_CONFIG (file path), VTAP_ARCHIVER_STORE, VTAP_ARCHIVER_INTERFACE,
+ * VTAP_ARCHIVER_SPOOL_DIR, VTAP_ARCHIVER_SINK, VTAP_ARCHIVER_HTTP_PORT.
+ * Megabytes are 10^6 bytes, as tcpdump's -C counts them.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { UsageError } from '../usage-error.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/vtap-archiver/config.json';
+export const DEFAULT_SPOOL_DIR = '/var/lib/vtap-archiver';
+export const DEFAULT_HTTP_PORT = 9780;
+
+const port = z.number().int().min(1).max(65535);
+
+export const configSchema = z.strictObject({
+  store: z.string().min(1).default(`file://${DEFAULT_SPOOL_DIR}/archive`),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]*$/, 'only letters, digits and . _ / - are allowed')
+    .default('captures/'),
+  sink: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,63}$/, 'letters, digits and . _ - only, at most 63 characters')
+    .optional(),
+  interface: z.string().min(1).max(15).default('auto'),
+  decap: z.enum(['auto', 'vxlan', 'geneve', 'gre', 'erspan', 'none']).default('vxlan'),
+  split: z.enum(['vni', 'none']).default('vni'),
+  combined: z.boolean().default(false),
+  unknown: z.enum(['keep', 'drop']).default('keep'),
+  compress: z.enum(['zstd', 'gzip']).default('zstd'),
+  level: z.number().int().min(1).max(22).optional(),
+  vxlanPorts: z.array(port).min(1).default([4789]),
+  genevePorts: z.array(port).min(1).default([6081]),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('0.0.0.0'),
+      port: port.default(DEFAULT_HTTP_PORT),
+    })
+    .prefault({}),
+  spool: z
+    .strictObject({
+      dir: z.string().startsWith('/', 'must be an absolute path').default(DEFAULT_SPOOL_DIR),
+      quotaMegabytes: z.number().positive().default(4096),
+      /** Free space always left on the spool's file system, whatever the quota says. */
+      reserveMegabytes: z.number().nonnegative().default(512),
+      policy: z.enum(['evict-oldest', 'pause-capture']).default('evict-oldest'),
+    })
+    .prefault({}),
+  capture: z
+    .strictObject({
+      rotateMegabytes: z.number().int().min(1).max(4000).default(64),
+      rotateSeconds: z.number().int().min(1).max(3600).default(60),
+      bufferKiB: z.number().int().min(256).max(4_194_304).default(32768),
+      // 9000-byte mirrored packets + outer Ethernet/802.1Q/IPv6/UDP/VXLAN headers, with room to spare.
+      snaplen: z.number().int().min(128).max(262144).default(9300),
+      /** tcpdump -Z: the user it switches to after opening the interface (only when started as root). */
+      user: z.string().min(1).default('vtap-archiver'),
+      /** Turn GRO/LRO off on the capture interface at start. */
+      offloads: z.boolean().default(true),
+    })
+    .prefault({}),
+  upload: z
+    .strictObject({
+      maxBackoffSeconds: z.number().positive().max(3600).default(60),
+      /** Health turns red when objects wait and nothing was accepted for this long. */
+      healthyWithinSeconds: z.number().positive().default(600),
+      /** On SIGTERM, how long to keep trying to upload before leaving the rest in the outbox. */
+      shutdownSeconds: z.number().nonnegative().default(30),
+    })
+    .prefault({}),
+});
+
+export type AgentConfigInput = z.input<typeof configSchema>;
+export type AgentConfig = z.output<typeof configSchema> & { sink: string };
+
+/** Flags of `vtap-archiver run` that override the file. */
+export interface ConfigOverrides {
+  store?: string;
+  interface?: string;
+  spoolDir?: string;
+  sink?: string;
+  httpPort?: number;
+  httpHost?: string;
+  compress?: string;
+}
+
+/** Turns the first zod issue into "config: spool.quotaMegabytes: expected number, received string". */
+function describeIssue(error: z.ZodError, source: string): string {
+  const issue = error.issues[0];
+  if (!issue) return `${source}: invalid configuration`;
+  if (issue.code === 'unrecognized_keys') {
+    const where = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
+    return `${source}: unknown field ${issue.keys.map((key) => `"${where}${key}"`).join(', ')}`;
+  }
+  const field = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  return `${source}: ${field}: ${issue.message}`;
+}
+
+/** Validates an already-parsed object (file contents merged with overrides). */
+export function parseConfig(raw: unknown, source = 'config'): AgentConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new UsageError(describeIssue(result.error, source));
+  const config = result.data;
+  const sink = config.sink ?? hostname().split('.')[0]!.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63);
+  return { ...config, sink: sink || 'sink' };
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function intFrom(text: string, name: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${name}: expected a whole number, got "${text}"`);
+  return Number(text);
+}
+
+/**
+ * Reads the file (explicit path: must exist; default path: optional), applies environment and flags,
+ * and validates the result.
+ */
+export function loadConfig(options: {
+  path?: string;
+  env?: NodeJS.ProcessEnv;
+  overrides?: ConfigOverrides;
+}): AgentConfig {
+  const env = options.env ?? process.env;
+  const explicit = options.path ?? env.VTAP_ARCHIVER_CONFIG;
+  const path = explicit ?? DEFAULT_CONFIG_PATH;
+  let raw: Record<string, unknown> = {};
+  let text: string | undefined;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (explicit !== undefined || code !== 'ENOENT') {
+      throw new UsageError(`config ${path}: cannot read (${code ?? (error as Error).message})`);
+    }
+  }
+  if (text !== undefined) {
+    try {
+      raw = JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw new UsageError(`config ${path}: not valid JSON (${(error as Error).message})`);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw new UsageError(`config ${path}: expected a JSON object`);
+    }
+  }
+  const o = options.overrides ?? {};
+  const apply: Array<[string[], unknown]> = [
+    [['store'], env.VTAP_ARCHIVER_STORE],
+    [['interface'], env.VTAP_ARCHIVER_INTERFACE],
+    [['spool', 'dir'], env.VTAP_ARCHIVER_SPOOL_DIR],
+    [['sink'], env.VTAP_ARCHIVER_SINK],
+    [['http', 'port'], env.VTAP_ARCHIVER_HTTP_PORT && intFrom(env.VTAP_ARCHIVER_HTTP_PORT, 'VTAP_ARCHIVER_HTTP_PORT')],
+    [['store'], o.store],
+    [['interface'], o.interface],
+    [['spool', 'dir'], o.spoolDir],
+    [['sink'], o.sink],
+    [['http', 'port'], o.httpPort],
+    [['http', 'host'], o.httpHost],
+    [['compress'], o.compress],
+  ];
+  for (const [keyPath, value] of apply) {
+    if (value !== undefined && value !== '') setPath(raw, keyPath, value);
+  }
+  return parseConfig(raw, text === undefined ? 'config' : `config ${path}`);
+}

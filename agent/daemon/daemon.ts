@@ -1,0 +1,443 @@
+/**
+ * The sink agent: capture (tcpdump) -> spool (incoming -> ready -> processing -> outbox) -> pack
+ * -> upload, with the quota watching the whole spool. Everything on disk is recovered at start
+ * before new work; on stop, the last partial capture is packed and uploaded too (or left in the
+ * outbox), and the spool is consistent when stop() resolves.
+ */
+import type { Server } from 'node:http';
+import { stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { PackOptions } from '../archive/types.js';
+import type { ObjectStore } from '../store/store.js';
+import { AGENT_VERSION } from '../version.js';
+import { CaptureSupervisor, captureFilter, detectInterface, prepareInterface } from './capture.js';
+import type { AgentConfig } from './config.js';
+import { evaluateHealth, startHttp, type HealthVerdict } from './health.js';
+import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { Quota } from './quota.js';
+import { Spool, compareCaptureNames, holdIfAsked, parseCaptureName, type Packer, type Stage, type StageUsage } from './spool.js';
+import { writeState, type AgentState } from './state.js';
+import { Uploader, type UploadRecord } from './uploader.js';
+
+export interface DaemonDeps {
+  store: ObjectStore;
+  packer: Packer;
+  logger: Logger;
+  metrics?: Metrics;
+  tcpdumpPath?: string;
+}
+
+const HEADER_ONLY = 24;
+
+export class Daemon {
+  readonly spool: Spool;
+  readonly metrics: Metrics;
+  readonly capture: CaptureSupervisor;
+  readonly uploader: Uploader;
+  readonly quota: Quota;
+  readonly iface: string;
+  private readonly logger: Logger;
+  private readonly packOptions: PackOptions;
+  private server: Server | undefined;
+  private watcher: FSWatcher | undefined;
+  private tick: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private capturePaused = false;
+  private overQuota = false;
+  private lastUsage: Record<Stage, StageUsage> | undefined;
+  private usedBytes = 0;
+  private freeBytes = 0;
+  private readonly startedAt = new Date();
+  private scanChain: Promise<void> = Promise.resolve();
+  private packWake: (() => void) | undefined;
+  private packLoopDone: Promise<void> = Promise.resolve();
+  private uploadLoopDone: Promise<void> = Promise.resolve();
+  private current: { file: string; firstSeen: number; size: number; grewAt: number } | undefined;
+  private waitingSince: number | undefined;
+  private lastUpload: UploadRecord | undefined;
+  private readonly recentErrors: Array<{ at: string; message: string }> = [];
+  private totals = { captures: 0, objects: 0, bytes: 0, packets: 0, evictedFiles: 0, evictedBytes: 0, evictedPackets: 0 };
+  private packedIn = 0;
+  private packedOut = 0;
+  private lastHealth: HealthVerdict = { ok: false, reasons: ['starting'] };
+  private quotaRunning = false;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly deps: DaemonDeps,
+  ) {
+    this.logger = deps.logger;
+    this.metrics = deps.metrics ?? createMetrics();
+    this.spool = new Spool(config.spool.dir);
+    this.iface = config.interface === 'auto' ? detectInterface() : config.interface;
+    this.packOptions = {
+      decap: config.decap,
+      vxlanPorts: config.vxlanPorts,
+      genevePorts: config.genevePorts,
+      split: config.split,
+      combined: config.combined,
+      unknown: config.unknown,
+      codec: config.compress,
+      ...(config.level !== undefined ? { level: config.level } : {}),
+      sink: config.sink,
+      prefix: config.prefix,
+    };
+    this.capture = new CaptureSupervisor(
+      {
+        iface: this.iface,
+        incomingDir: this.spool.path('incoming'),
+        pidFile: join(config.spool.dir, 'tcpdump.pid'),
+        filter: captureFilter(config),
+        capture: config.capture,
+        ...(deps.tcpdumpPath ? { tcpdumpPath: deps.tcpdumpPath } : {}),
+      },
+      this.logger,
+      this.metrics,
+      {
+        onExit: () => void this.scanIncoming(),
+        onError: (message) => this.noteError(message),
+      },
+    );
+    this.uploader = new Uploader(
+      this.spool,
+      deps.store,
+      this.logger,
+      this.metrics,
+      { maxBackoffMs: config.upload.maxBackoffSeconds * 1000 },
+      {
+        onUploaded: (record) => {
+          this.lastUpload = record;
+          this.totals.objects += 1;
+          this.totals.bytes += record.size;
+        },
+        onError: (message) => this.noteError(message),
+      },
+    );
+    this.quota = new Quota(
+      this.spool,
+      {
+        quotaBytes: config.spool.quotaMegabytes * 1e6,
+        reserveBytes: config.spool.reserveMegabytes * 1e6,
+        policy: config.spool.policy,
+      },
+      this.logger,
+      this.metrics,
+    );
+  }
+
+  health(): HealthVerdict {
+    return this.lastHealth;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    this.spool.init();
+    logger.info({ sink: config.sink, store: this.deps.store.location, interface: this.iface, spool: config.spool.dir }, 'vtap-archiver starting');
+    CaptureSupervisor.stopLeftover(join(config.spool.dir, 'tcpdump.pid'), logger);
+
+    // Recovery before new work: whatever tcpdump left in incoming/ is finished (it is not running).
+    const leftovers = (await this.spool.list('incoming')).sort(compareCaptureNames);
+    await this.spool.finishIncoming(leftovers);
+    const { processing, orphans } = await this.spool.recover();
+    for (const file of processing) await this.packOne(file);
+    await this.spool.removeOrphans(await this.spool.outboxOrphans());
+    const backlog = await this.spool.usage();
+    logger.info(
+      { recovered: { incoming: leftovers.length, processing: processing.length, orphans: orphans.length }, ready: backlog.ready.files, outbox: backlog.outbox.files },
+      'spool recovered',
+    );
+
+    const prepared = prepareInterface(this.iface, config.capture.offloads);
+    for (const problem of prepared.problems) logger.warn({ interface: this.iface }, problem);
+    if (prepared.changed.length > 0) logger.info({ interface: this.iface, changed: prepared.changed, mtu: prepared.mtu }, 'capture interface prepared');
+
+    this.server = await startHttp(config.http.host, config.http.port, () => this.health(), this.metrics.registry);
+    logger.info({ host: config.http.host, port: config.http.port }, 'health and metrics listening');
+
+    this.watcher = watch(this.spool.path('incoming'), { depth: 0, ignoreInitial: true, usePolling: false });
+    this.watcher.on('add', () => void this.scanIncoming());
+    this.watcher.on('error', (error) => logger.warn(`watcher: ${(error as Error).message}`));
+
+    await this.enforceQuota();
+    if (!this.capturePaused) this.capture.start();
+    this.packLoopDone = this.packLoop();
+    this.uploadLoopDone = this.uploader.run();
+    this.tick = setInterval(() => void this.onTick(), 1000);
+    await this.onTick();
+  }
+
+  /** Graceful stop: capture, then the last partial file, then uploads (bounded), then state. */
+  async stop(reason = 'stop requested'): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.logger.info({ reason }, 'stopping: closing capture, then packing and uploading what is left');
+    await this.capture.stop();
+    await this.scanIncoming();
+    this.packWake?.();
+    await this.packLoopDone;
+    this.uploader.stop();
+    await this.uploadLoopDone;
+    const deadline = Date.now() + this.config.upload.shutdownSeconds * 1000;
+    if (this.uploader.consecutiveFailures === 0) await this.uploader.drainOnce(deadline);
+    clearInterval(this.tick);
+    await this.watcher?.close();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+    await this.refresh(true);
+    const left = this.lastUsage?.outbox.files ?? 0;
+    this.logger.info({ outbox: left }, left > 0 ? 'stopped; objects left in the outbox for the next start' : 'stopped; spool empty');
+  }
+
+  private noteError(message: string): void {
+    this.recentErrors.push({ at: new Date().toISOString(), message });
+    if (this.recentErrors.length > 20) this.recentErrors.shift();
+  }
+
+  /**
+   * Moves finished captures to ready/: every file of a tcpdump that is no longer running, and
+   * every file of the running one except the newest (the one it is writing).
+   */
+  scanIncoming(): Promise<void> {
+    this.scanChain = this.scanChain.then(async () => {
+      const files = (await this.spool.list('incoming')).sort(compareCaptureNames);
+      const runId = this.capture.running ? this.capture.runId : undefined;
+      const ours = files.filter((file) => parseCaptureName(file)?.runId === runId);
+      const writing = runId !== undefined ? ours[ours.length - 1] : undefined;
+      const finished = files.filter((file) => file !== writing && parseCaptureName(file));
+      const moved = await this.spool.finishIncoming(finished);
+      if (moved.length > 0) {
+        this.metrics.captureFiles.inc(moved.length);
+        this.packWake?.();
+      }
+    }).catch((error: Error) => {
+      this.logger.error(`scanning incoming/: ${error.message}`);
+      this.noteError(`scanning incoming/: ${error.message}`);
+    });
+    return this.scanChain;
+  }
+
+  private async packLoop(): Promise<void> {
+    for (;;) {
+      try {
+        if (await this.packNext()) return;
+      } catch (error) {
+        const message = `pack loop: ${(error as Error).message}`;
+        this.logger.error(message);
+        this.noteError(message);
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+      }
+    }
+  }
+
+  /** Packs the oldest ready capture, or waits for one. Returns true once stopping and nothing is left. */
+  private async packNext(): Promise<boolean> {
+    {
+      const ready = await this.spool.listReady();
+      if (ready.length === 0) {
+        if (this.stopping) return true;
+        await new Promise<void>((resolve) => {
+          this.packWake = resolve;
+          setTimeout(resolve, 2000);
+        });
+        this.packWake = undefined;
+        return false;
+      }
+      const file = ready[0]!;
+      try {
+        await this.spool.move('ready', 'processing', file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false; // evicted meanwhile
+        throw error;
+      }
+      await holdIfAsked(this.spool.dir, 'processing');
+      await this.packOne(file);
+      return false;
+    }
+  }
+
+  /** Packs one capture in processing/; a capture that is not a pcap goes to rejected/. */
+  private async packOne(file: string): Promise<void> {
+    const path = this.spool.path('processing', file);
+    const size = (await stat(path)).size;
+    if (size <= HEADER_ONLY) {
+      await unlink(path); // no packets in it
+      return;
+    }
+    const started = process.hrtime.bigint();
+    try {
+      const { report } = await this.spool.pack(file, this.deps.packer, this.packOptions);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const out = report.objects.reduce((sum, object) => sum + object.size, 0);
+      this.packedIn += report.inputBytes;
+      this.packedOut += out;
+      this.totals.captures += 1;
+      this.totals.packets += report.packetsIn;
+      const m = this.metrics;
+      m.packSeconds.observe(seconds);
+      m.packedBytesIn.inc(report.inputBytes);
+      m.packedPacketsIn.inc(report.packetsIn);
+      m.unknownPackets.inc(report.unknown);
+      m.corrections.inc(report.corrections);
+      for (const object of report.objects) m.sourcePackets.inc({ source: object.source }, object.packets);
+      if (this.packedOut > 0) m.compressionRatio.set(this.packedIn / this.packedOut);
+      if (report.cut) {
+        m.cutCaptures.inc();
+        this.logger.warn({ capture: file, cut: report.cut }, 'capture ends inside a record: kept every complete packet');
+      }
+      this.logger.info(
+        { capture: file, packets: report.packetsIn, inputBytes: report.inputBytes, objects: report.objects.length, outputBytes: out, seconds },
+        'packed',
+      );
+      this.uploader.poke();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      this.metrics.packErrors.inc();
+      if (code) {
+        // A system error (disk full, I/O): the capture stays in processing/ and is retried.
+        const message = `packing ${file} failed (${code}): ${(error as Error).message}; will retry`;
+        this.logger.error(message);
+        this.noteError(message);
+        await this.spool.move('processing', 'ready', file).catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+        return;
+      }
+      const message = `capture ${file} cannot be packed: ${(error as Error).message}; moved to rejected/`;
+      this.logger.error(message);
+      this.noteError(message);
+      await this.spool.move('processing', 'rejected', file);
+    }
+  }
+
+  private async enforceQuota(): Promise<void> {
+    if (this.quotaRunning) return;
+    this.quotaRunning = true;
+    try {
+      const busy = new Set<string>();
+      if (this.uploader.current) busy.add(this.uploader.current);
+      const verdict = await this.quota.enforce(busy);
+      this.overQuota = verdict.over;
+      this.usedBytes = verdict.usedBytes;
+      this.freeBytes = verdict.freeBytes;
+      this.lastUsage = verdict.usage;
+      for (const eviction of verdict.evicted) {
+        this.totals.evictedFiles += 1;
+        this.totals.evictedBytes += eviction.bytes;
+        this.totals.evictedPackets += eviction.packets;
+        this.noteError(`evicted ${eviction.kind} ${eviction.file}: ${eviction.bytes} bytes, ${eviction.packets} packets lost`);
+      }
+      if (verdict.pause && !this.capturePaused) {
+        this.capturePaused = true;
+        this.noteError('spool over quota: capture paused');
+        if (!this.stopping) await this.capture.stop();
+      } else if (!verdict.pause && this.capturePaused) {
+        this.capturePaused = false;
+        if (!this.stopping) this.capture.start();
+      }
+    } finally {
+      this.quotaRunning = false;
+    }
+  }
+
+  private async onTick(): Promise<void> {
+    try {
+      await this.enforceQuota();
+      await this.scanIncoming();
+      await this.trackCurrentFile();
+      await this.refresh(false);
+    } catch (error) {
+      this.logger.error(`periodic check failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Follows the file tcpdump is writing; restarts a capture whose -G rotation waits for a packet. */
+  private async trackCurrentFile(): Promise<void> {
+    const runId = this.capture.running ? this.capture.runId : undefined;
+    if (!runId) {
+      this.current = undefined;
+      return;
+    }
+    const files = (await this.spool.list('incoming')).filter((file) => parseCaptureName(file)?.runId === runId).sort(compareCaptureNames);
+    const file = files[files.length - 1];
+    if (!file) return;
+    const size = (await stat(this.spool.path('incoming', file)).catch(() => undefined))?.size ?? 0;
+    const now = Date.now();
+    if (this.current?.file !== file) this.current = { file, firstSeen: now, size, grewAt: now };
+    else if (size !== this.current.size) this.current = { ...this.current, size, grewAt: now };
+    // tcpdump rotates on -G only when the next packet arrives: a burst followed by silence would sit
+    // in incoming/ indefinitely. A quiet capture with data is closed by restarting tcpdump.
+    const quietFor = now - this.current.grewAt;
+    if (size > HEADER_ONLY && now - this.current.firstSeen > this.config.capture.rotateSeconds * 1000 + 5000 && quietFor > 5000 && !this.stopping) {
+      this.logger.info({ capture: file, quietSeconds: Math.round(quietFor / 1000) }, 'closing a quiet capture file');
+      this.current = undefined;
+      await this.capture.stop();
+      if (!this.capturePaused && !this.stopping) this.capture.start();
+    }
+  }
+
+  private async refresh(final: boolean): Promise<void> {
+    const usage = this.lastUsage ?? (await this.spool.usage());
+    if (final) {
+      this.lastUsage = await this.spool.usage();
+      this.usedBytes = Quota.used(this.lastUsage);
+    }
+    const u = this.lastUsage ?? usage;
+    const now = Date.now();
+    for (const stage of ['ready', 'processing', 'outbox'] as const) {
+      this.metrics.backlogFiles.set({ stage }, u[stage].files);
+      this.metrics.backlogBytes.set({ stage }, u[stage].bytes);
+    }
+    const waiting = u.outbox.files;
+    if (waiting === 0) this.waitingSince = undefined;
+    else if (this.waitingSince === undefined) this.waitingSince = now;
+    const since = waiting > 0 ? Math.max(this.waitingSince ?? now, this.uploader.lastSuccessAt ?? 0) : undefined;
+    this.lastHealth = evaluateHealth({
+      now,
+      tcpdumpRunning: this.capture.running,
+      capturePaused: this.capturePaused,
+      ...(this.current ? { currentFile: { createdAt: this.current.firstSeen, size: this.current.size, grewAt: this.current.grewAt } } : {}),
+      rotateSeconds: this.config.capture.rotateSeconds,
+      rotateBytes: this.config.capture.rotateMegabytes * 1e6,
+      overQuota: this.overQuota,
+      backlogObjects: waiting,
+      ...(since !== undefined ? { waitingSince: since } : {}),
+      healthyWithinSeconds: this.config.upload.healthyWithinSeconds,
+      shuttingDown: this.stopping,
+    });
+    this.metrics.healthy.set(this.lastHealth.ok ? 1 : 0);
+    const state: AgentState = {
+      pid: process.pid,
+      version: AGENT_VERSION,
+      startedAt: this.startedAt.toISOString(),
+      updatedAt: new Date(now).toISOString(),
+      ...(final ? { stoppedAt: new Date(now).toISOString() } : {}),
+      sink: this.config.sink,
+      store: this.deps.store.location,
+      interface: this.iface,
+      tcpdump: {
+        running: this.capture.running,
+        ...(this.capture.pid !== undefined ? { pid: this.capture.pid } : {}),
+        restarts: this.capture.restarts,
+        ...(this.capture.lastExit
+          ? {
+              lastExit: {
+                at: this.capture.lastExit.at,
+                ...(this.capture.lastExit.code !== undefined ? { code: this.capture.lastExit.code } : {}),
+                ...(this.capture.lastExit.signal !== undefined ? { signal: this.capture.lastExit.signal } : {}),
+                stderr: this.capture.lastExit.stderr,
+              },
+            }
+          : {}),
+      },
+      capturePaused: this.capturePaused,
+      spool: { usedBytes: this.usedBytes, quotaBytes: this.config.spool.quotaMegabytes * 1e6, freeBytes: this.freeBytes, stages: u },
+      totals: this.totals,
+      ...(this.lastUpload ? { lastUpload: this.lastUpload } : {}),
+      health: this.lastHealth,
+      recentErrors: this.recentErrors,
+    };
+    await writeState(this.config.spool.dir, state);
+    if (now % 60_000 < 1000) await this.spool.pruneReceipts();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * A small state file (<spool>/state.json) the agent rewrites atomically every few seconds and on
+ * events, so `vtap-archiver status` can report without talking to the agent (which may be dead).
+ */
+import { readFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StageUsage, Stage } from './spool.js';
+
+export const STATE_FILE = 'state.json';
+
+export interface AgentState {
+  pid: number;
+  version: string;
+  startedAt: string;
+  updatedAt: string;
+  /** Set once the agent exited cleanly (the spool is consistent). */
+  stoppedAt?: string;
+  sink: string;
+  store: string;
+  interface: string;
+  tcpdump: {
+    running: boolean;
+    pid?: number;
+    restarts: number;
+    lastExit?: { at: string; code?: number; signal?: string; stderr: string };
+  };
+  capturePaused: boolean;
+  spool: { usedBytes: number; quotaBytes: number; freeBytes: number; stages: Record<Stage, StageUsage> };
+  totals: { captures: number; objects: number; bytes: number; packets: number; evictedFiles: number; evictedBytes: number; evictedPackets: number };
+  lastUpload?: { name: string; size: number; at: string; alreadyPresent: boolean };
+  health: { ok: boolean; reasons: string[] };
+  recentErrors: Array<{ at: string; message: string }>;
+}
+
+export async function writeState(dir: string, state: AgentState): Promise<void> {
+  const path = join(dir, STATE_FILE);
+  const temp = join(dir, `.${STATE_FILE}.tmp`);
+  const handle = await open(temp, 'w', 0o640);
+  try {
+    await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+}
+
+export function readState(dir: string): AgentState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as AgentState;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
