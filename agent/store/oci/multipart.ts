@@ -2,6 +2,7 @@
 // with its own Content-MD5), at most `parallel` parts in memory at once.
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { ObjectStorageClient } from './client.js';
 import type { StoreLogger } from './logger.js';
 import { quietly } from './quiet-sdk.js';
@@ -81,7 +82,9 @@ export async function uploadInParts(target: MultipartTarget, file: MultipartFile
               uploadPartNum: index + 1,
               contentLength: length,
               contentMD5: md5.toString('base64'),
-              uploadPartBody: buffer,
+              // A stream, not the Buffer itself: the SDK's empty-body check runs Object.keys() on the
+              // body, which on a Buffer lists every byte index (seconds per part). A new stream per attempt.
+              uploadPartBody: Readable.from([buffer]),
             }));
           etags[index] = response.eTag;
         }

@@ -6,18 +6,21 @@ import { format } from 'node:util';
 import type { StoreLogger } from './logger.js';
 
 const context = new AsyncLocalStorage<StoreLogger>();
-let installed = false;
+const wrappers = new WeakSet<object>();
+const METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
 
+/** Wraps whatever console method is current, so one replaced later (a test spy, a logger) is wrapped too. */
 function install(): void {
-  if (installed) return;
-  installed = true;
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-    const original = console[method].bind(console);
-    console[method] = (...args: unknown[]) => {
+  for (const method of METHODS) {
+    const current = console[method];
+    if (wrappers.has(current)) continue;
+    const wrapper = (...args: unknown[]) => {
       const logger = context.getStore();
       if (logger) logger({ level: 'debug', msg: 'oci sdk', sdk: format(...args) });
-      else original(...args);
+      else current.apply(console, args);
     };
+    wrappers.add(wrapper);
+    console[method] = wrapper;
   }
 }
 

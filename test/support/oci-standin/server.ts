@@ -36,6 +36,8 @@ export interface LoggedRequest {
   principal?: string;
   fault?: string;
   bodyBytes: number;
+  /** When the request arrived (ms since the epoch). */
+  at: number;
 }
 
 export class OciStandin {
@@ -123,6 +125,7 @@ export class OciStandin {
       operation: 'Unknown',
       status: 0,
       bodyBytes: 0,
+      at: Date.now(),
     };
     this.log.push(entry);
     res.on('finish', () => (entry.status = res.statusCode));
@@ -134,9 +137,10 @@ export class OciStandin {
     if (fault) entry.fault = describeFault(fault);
     if (fault && 'delayMs' in fault) await sleep(fault.delayMs);
     if (fault && 'drop' in fault) {
-      await readBody(req, fault.afterBodyBytes ?? 0);
+      const socket = req.socket;
       entry.operation = 'Dropped';
-      req.socket.destroy();
+      await readBody(req, fault.afterBodyBytes ?? 0);
+      socket.destroy();
       return;
     }
 
