@@ -127,7 +127,11 @@ export class Daemon {
     );
   }
 
+  /** Computed on each request, so a dying tcpdump shows at once, not at the next tick. */
   health(): HealthVerdict {
+    const now = Date.now();
+    const waiting = this.lastUsage?.outbox.files ?? 0;
+    this.health();
     return this.lastHealth;
   }
 
@@ -391,21 +395,7 @@ export class Daemon {
     const waiting = u.outbox.files;
     if (waiting === 0) this.waitingSince = undefined;
     else if (this.waitingSince === undefined) this.waitingSince = now;
-    const since = waiting > 0 ? Math.max(this.waitingSince ?? now, this.uploader.lastSuccessAt ?? 0) : undefined;
-    this.lastHealth = evaluateHealth({
-      now,
-      tcpdumpRunning: this.capture.running,
-      capturePaused: this.capturePaused,
-      ...(this.current ? { currentFile: { createdAt: this.current.firstSeen, size: this.current.size, grewAt: this.current.grewAt } } : {}),
-      rotateSeconds: this.config.capture.rotateSeconds,
-      rotateBytes: this.config.capture.rotateMegabytes * 1e6,
-      overQuota: this.overQuota,
-      backlogObjects: waiting,
-      ...(since !== undefined ? { waitingSince: since } : {}),
-      healthyWithinSeconds: this.config.upload.healthyWithinSeconds,
-      shuttingDown: this.stopping,
-    });
-    this.metrics.healthy.set(this.lastHealth.ok ? 1 : 0);
+    this.health();
     const state: AgentState = {
       pid: process.pid,
       version: AGENT_VERSION,
