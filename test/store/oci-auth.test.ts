@@ -123,7 +123,7 @@ describe('the stand-in verifies HTTP signatures', () => {
     const body = JSON.stringify({ object: 'signed/w', metadata: {} });
     const response = await signed('POST', `/n/${ns()}/b/archive/u`, GET, body);
     expect(response.status).toBe(401);
-    expect((await response.json()).message).toMatch(/content-type must be signed/);
+    expect(((await response.json()) as { message: string }).message).toMatch(/content-type must be signed/);
     expect((await signed('POST', `/n/${ns()}/b/archive/u`, POST, body)).status).toBe(200);
   });
 
