@@ -1,0 +1,101 @@
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { DataOciIdentityRegions } from './.gen/oci/data-oci-identity-regions/index.js';
+import { DataOciIdentityTenancy } from './.gen/oci/data-oci-identity-tenancy/index.js';
+import { IdentityDynamicGroup } from './.gen/oci/identity-dynamic-group/index.js';
+import { IdentityPolicy } from './.gen/oci/identity-policy/index.js';
+import { IdentityTag } from './.gen/oci/identity-tag/index.js';
+import { IdentityTagNamespace } from './.gen/oci/identity-tag-namespace/index.js';
+import type { ObjectstorageBucket } from './.gen/oci/objectstorage-bucket/index.js';
+import { OciProvider } from './.gen/oci/provider/index.js';
+import { address } from './refs.js';
+import type { Variables } from './variables.js';
+
+export interface IamProps {
+  readonly vars: Variables;
+  readonly tenancyId: string;
+  readonly compartmentId: string;
+  readonly namePrefix: string;
+  readonly bucket: ObjectstorageBucket;
+  readonly providerSettings: Record<string, unknown>;
+}
+
+export const SINK_ROLE_TAG = 'role';
+export const SINK_ROLE_VALUE = 'sink';
+
+/**
+ * Least-privilege identity for the sinks, created in the home region (identity writes go there).
+ * - A defined tag `<prefix>.role = sink` set only by the sink instance configuration, and a dynamic
+ *   group matching exactly that tag in this compartment: demo sources and the jump host are not in it.
+ * - The sinks may create new objects and inspect (list, HEAD) objects in this one bucket. No
+ *   OBJECT_OVERWRITE, OBJECT_READ or OBJECT_DELETE: they cannot replace, read back or delete
+ *   archives, nor abort multipart uploads (which needs OBJECT_DELETE); the bucket's lifecycle rule
+ *   aborts stale multipart uploads instead.
+ * - Object Storage itself may manage this bucket's objects, which lifecycle rules require, and use
+ *   the customer key when one is given.
+ */
+export class Iam extends Construct {
+  readonly tagKey: string;
+  readonly tagNamespace: IdentityTagNamespace;
+  readonly tag: IdentityTag;
+  readonly dynamicGroup: IdentityDynamicGroup;
+  readonly policy: IdentityPolicy;
+
+  constructor(scope: Construct, id: string, props: IamProps) {
+    super(scope, id);
+    const { vars, tenancyId, compartmentId, namePrefix } = props;
+
+    const tenancy = new DataOciIdentityTenancy(this, 'tenancy', { tenancyId });
+    const homeRegion = new DataOciIdentityRegions(this, 'home-region', {
+      filter: [{ name: 'key', values: [tenancy.homeRegionKey] }],
+    });
+    const home = new OciProvider(this, 'home', {
+      ...props.providerSettings,
+      alias: 'home',
+      region: homeRegion.regions.get(0).name,
+    });
+
+    this.tagNamespace = new IdentityTagNamespace(this, 'tag-namespace', {
+      provider: home,
+      compartmentId,
+      name: namePrefix,
+      description: 'vtap-archiver: marks the sink instances the dynamic group matches',
+    });
+    this.tag = new IdentityTag(this, 'role-tag', {
+      provider: home,
+      tagNamespaceId: this.tagNamespace.id,
+      name: SINK_ROLE_TAG,
+      description: 'vtap-archiver role of an instance',
+      validator: { validatorType: 'ENUM', values: [SINK_ROLE_VALUE] },
+    });
+    this.tagKey = `${this.tagNamespace.name}.${this.tag.name}`;
+
+    this.dynamicGroup = new IdentityDynamicGroup(this, 'sinks', {
+      provider: home,
+      compartmentId: tenancyId,
+      name: `${namePrefix}-sinks`,
+      description: 'vtap-archiver sink instances (by defined tag, in the stack compartment)',
+      matchingRule: `All {instance.compartment.id = '${compartmentId}', tag.${this.tagKey}.value = '${SINK_ROLE_VALUE}'}`,
+    });
+
+    // Written as one HCL expression (cdktf tokens cannot sit inside string literals of an
+    // expression): the KMS statement only exists when a key is given.
+    const group = `\${${address(this.dynamicGroup)}.name}`;
+    const bucket = `\${${address(props.bucket)}.name}`;
+    const compartment = `\${${vars.ref('compartment_ocid')}}`;
+    const region = `\${${vars.ref('region')}}`;
+    const statements = [
+      `Allow dynamic-group ${group} to manage objects in compartment id ${compartment} where all {target.bucket.name = '${bucket}', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_INSPECT'}}`,
+      `Allow service objectstorage-${region} to manage object-family in compartment id ${compartment} where target.bucket.name = '${bucket}'`,
+    ];
+    const kms = vars.ref('kms_key_id');
+    const kmsStatement = `Allow service objectstorage-${region} to use keys in tenancy where target.key.id = '\${${kms}}'`;
+    this.policy = new IdentityPolicy(this, 'policy', {
+      provider: home,
+      compartmentId,
+      name: `${namePrefix}-sinks`,
+      description: 'vtap-archiver: sinks write captures to one bucket; Object Storage runs its lifecycle rules',
+      statements: Token.asList(`\${concat(${JSON.stringify(statements)}, ${kms} == "" ? [] : [${JSON.stringify(kmsStatement)}])}`),
+    });
+  }
+}

@@ -1,0 +1,90 @@
+import { TerraformIterator, TerraformLocal, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { CoreCaptureFilter, type CoreCaptureFilterVtapCaptureFilterRules } from './.gen/oci/core-capture-filter/index.js';
+import { CoreVtap } from './.gen/oci/core-vtap/index.js';
+import { CAPTURE_FILTER_PRESETS, type CaptureRule } from './capture-filters.js';
+import { address } from './refs.js';
+import type { Variables } from './variables.js';
+
+export interface MirroringProps {
+  readonly vars: Variables;
+  readonly compartmentId: string;
+  readonly namePrefix: string;
+  readonly vcnId: string;
+  readonly nlbId: string;
+  /** Terraform expression: list of the demo sources' VNIC OCIDs, in source order. */
+  readonly demoVnicIds: string;
+}
+
+/** Demo sources take VNIs base..base+9, listed VNICs base+10.. so adding demo sources never renumbers them. */
+export const DEMO_VNI_SLOTS = 10;
+
+function toFilterRule(rule: CaptureRule): CoreCaptureFilterVtapCaptureFilterRules {
+  const range = (port: number | undefined) => (port === undefined ? undefined : { min: port, max: port });
+  const tcp = rule.tcpDestinationPort !== undefined || rule.tcpSourcePort !== undefined
+    ? { tcpOptions: { destinationPortRange: range(rule.tcpDestinationPort), sourcePortRange: range(rule.tcpSourcePort) } }
+    : {};
+  return {
+    trafficDirection: rule.direction,
+    ruleAction: rule.action,
+    sourceCidr: rule.sourceCidr,
+    destinationCidr: rule.destinationCidr,
+    ...(rule.protocol ? { protocol: rule.protocol } : {}),
+    ...tcp,
+  };
+}
+
+/**
+ * What is mirrored, and where to: one capture filter per preset (only the chosen one is created),
+ * and one VTAP per mirrored VNIC (demo sources and listed existing VNICs), each with its own VNI
+ * so the agent can split the archive by source. VTAPs target the NLB and are created stopped (OCI
+ * refuses is_vtap_enabled=true at creation); `start_vtaps` on a later apply, or
+ * `vtap-archiver vtaps start`, runs them.
+ */
+export class Mirroring extends Construct {
+  readonly filters: CoreCaptureFilter[] = [];
+  readonly vtaps: CoreVtap;
+
+  constructor(scope: Construct, id: string, props: MirroringProps) {
+    super(scope, id);
+    const { vars, compartmentId, namePrefix } = props;
+    const preset = vars.ref('capture_filter_preset');
+
+    for (const [name, rules] of Object.entries(CAPTURE_FILTER_PRESETS)) {
+      this.filters.push(new CoreCaptureFilter(this, `filter-${name}`, {
+        count: Token.asNumber(`\${${preset} == "${name}" ? 1 : 0}`),
+        compartmentId,
+        displayName: `${namePrefix}-${name}`,
+        filterType: 'VTAP',
+        vtapCaptureFilterRules: rules.map(toFilterRule),
+      }));
+    }
+    const filterId = `one(concat(${this.filters.map((f) => `${address(f)}[*].id`).join(', ')}))`;
+
+    const base = vars.ref('vni_base');
+    const sources = new TerraformLocal(this, 'sources', Token.asAny(`\${ { for source in concat(
+      [for i, vnic in ${props.demoVnicIds} : { key = "demo-\${i}", vnic = vnic, vni = ${base} + i }],
+      [for i, vnic in ${vars.ref('mirrored_vnic_ids')} : { key = "vnic-\${i}", vnic = vnic, vni = ${base} + ${DEMO_VNI_SLOTS} + i }]
+    ) : source.key => source } }`));
+    sources.overrideLogicalId('vtap_sources');
+
+    const each = TerraformIterator.fromMap(Token.asAnyMap('${local.vtap_sources}'));
+    this.vtaps = new CoreVtap(this, 'vtap', {
+      forEach: each,
+      compartmentId,
+      vcnId: props.vcnId,
+      displayName: `${namePrefix}-\${each.key}`,
+      sourceType: 'VNIC',
+      sourceId: each.getString('vnic'),
+      targetType: 'NETWORK_LOAD_BALANCER',
+      targetId: props.nlbId,
+      captureFilterId: `\${${filterId}}`,
+      encapsulationProtocol: 'VXLAN',
+      vxlanNetworkIdentifier: `\${tostring(each.value.vni)}`,
+      maxPacketSize: vars.number('vtap_max_packet_size'),
+      trafficMode: vars.string('vtap_traffic_mode'),
+      isVtapEnabled: vars.bool('start_vtaps'),
+      freeformTags: { app: 'vtap-archiver', deployment: namePrefix },
+    });
+  }
+}

@@ -1,0 +1,81 @@
+import { App } from 'cdktf';
+import { zipSync, type Zippable } from 'fflate';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { STACK_NAME, VtapArchiverStack } from '../stack.js';
+import { checkTemplateSyntax, validateTerraformJson, type ProviderSchemaFile } from '../validate/provider-schema.js';
+import { buildKit, type Kit } from './kit.js';
+import { schemaYaml } from './schema-yaml.js';
+
+export const OCI_PROVIDER_SOURCE = 'registry.terraform.io/oracle/oci';
+export const TERRAFORM_FILE = 'main.tf.json';
+
+export function loadProviderSchema(root: string): ProviderSchemaFile {
+  return JSON.parse(readFileSync(join(root, 'infra/oci/provider-schema.json'), 'utf8')) as ProviderSchemaFile;
+}
+
+/** Synthesizes the stack into `outdir` (cdktf layout: stacks/<name>/cdk.tf.json + assets/). */
+export function synthStack(root: string, outdir: string, kit: Pick<Kit, 'file' | 'objectName'>): string {
+  const app = new App({ outdir });
+  new VtapArchiverStack(app, STACK_NAME, { kitFile: kit.file, kitObjectName: kit.objectName, cloudInitDir: join(root, 'cloud-init') });
+  app.synth();
+  return join(outdir, 'stacks', STACK_NAME);
+}
+
+/** Fails with every schema problem listed: the zip must never carry a configuration terraform would reject. */
+export async function assertValid(config: unknown, root: string): Promise<void> {
+  const problems = [
+    ...validateTerraformJson(config, loadProviderSchema(root), { providers: { oci: OCI_PROVIDER_SOURCE } }),
+    ...(await checkTemplateSyntax(config)),
+  ];
+  if (problems.length > 0) throw new Error(`synthesized Terraform does not fit the provider schema:\n  ${problems.join('\n  ')}`);
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? listFiles(path) : [path];
+  });
+}
+
+export interface PackageResult {
+  readonly zipFile: string;
+  readonly entries: string[];
+  readonly kit: Kit;
+}
+
+/**
+ * dist/vtap-archiver-stack.zip for Resource Manager (and plain `terraform init && terraform apply`):
+ * main.tf.json, the assets it references (cloud-init files, the node kit with the agent bundle),
+ * schema.yaml, and cloud-init/ and the agent bundle at the top for people who read the zip.
+ */
+export async function packageStack(root: string, zipFile = join(root, 'dist/vtap-archiver-stack.zip')): Promise<PackageResult> {
+  const kit = await buildKit(root);
+  const work = mkdtempSync(join(tmpdir(), 'vtap-archiver-synth-'));
+  try {
+    const stackDir = synthStack(root, work, kit);
+    const config = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+    await assertValid(config, root);
+    // cdktf pins a local state file under this checkout; Resource Manager keeps state itself, and a
+    // user running terraform in the unzipped folder gets the default local state there.
+    if (config.terraform) delete config.terraform.backend;
+
+    const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    const files: Zippable = {};
+    const add = (name: string, data: Uint8Array): void => {
+      files[name] = [data, { mtime: new Date('2000-01-01T00:00:00Z') }];
+    };
+    add(TERRAFORM_FILE, Buffer.from(`${JSON.stringify(config, null, 2)}\n`));
+    add('schema.yaml', Buffer.from(schemaYaml(version)));
+    for (const file of listFiles(join(stackDir, 'assets'))) add(relative(stackDir, file), readFileSync(file));
+    for (const file of listFiles(join(root, 'cloud-init'))) add(`cloud-init/${relative(join(root, 'cloud-init'), file)}`, readFileSync(file));
+    add('agent/vtap-archiver.mjs', readFileSync(kit.agentBundle));
+
+    mkdirSync(dirname(zipFile), { recursive: true });
+    writeFileSync(zipFile, zipSync(files, { level: 9 }));
+    return { zipFile, entries: Object.keys(files).sort(), kit };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
