@@ -49,14 +49,31 @@ describe('instance principals', () => {
     expect(standin.requests('PutObject').slice(-2).map((entry) => [entry.status, entry.principal])).toEqual([[200, 'session'], [200, 'session']]);
   });
 
-  it('refuses a request signed with an expired token', async () => {
+  it('renews a token the service refuses before its expiry and retries the request once', async () => {
     const { store } = await openWithInstancePrincipal(standin);
-    standin.clockOffsetMs = 3000; // the stand-in sees the token as expired while the SDK still trusts it
+    await store.put(archiveFile(dir, 'ip/renew.pcap.gz', 1000));
+    const issued = standin.identity!.tokensIssued;
+    standin.clockOffsetMs = 5000; // the stand-in sees the token as expired while the SDK still trusts it
     try {
-      await expect(store.head('ip/first.pcap.gz')).rejects.toThrow(/not authenticated/);
-      expect(standin.log.at(-1)!.status).toBe(401);
+      expect(await store.head('ip/renew.pcap.gz')).toMatchObject({ size: 1000 });
+      const heads = standin.log.filter((entry) => entry.method === 'HEAD' && entry.path.endsWith('ip/renew.pcap.gz'));
+      expect(heads.map((entry) => [entry.operation, entry.status])).toEqual([['Authenticate', 401], ['HeadObject', 200]]);
+      expect(standin.identity!.tokensIssued).toBe(issued + 1);
     } finally {
       standin.clockOffsetMs = 0;
+    }
+  });
+
+  it('reports a refusal that renewal does not cure as a configuration error, after one renewal', async () => {
+    const { store } = await openWithInstancePrincipal(standin);
+    const issued = standin.identity!.tokensIssued;
+    standin.faults.add({ method: 'HEAD', times: 10, action: { status: 401, code: 'NotAuthenticated' } });
+    try {
+      await expect(store.head('ip/renew.pcap.gz')).rejects.toThrow(/not authenticated/);
+      expect(standin.requests('Injected').filter((entry) => entry.method === 'HEAD')).toHaveLength(2);
+      expect(standin.identity!.tokensIssued).toBe(issued + 1);
+    } finally {
+      standin.faults.clear();
     }
   });
 });

@@ -56,6 +56,17 @@ describe('transient failures', () => {
     expect(bucket().objects.has(file.name)).toBe(false);
   });
 
+  it('still reaches the service after a run of failures (no SDK circuit breaker opens)', async () => {
+    standin.faults.add({ path: /breaker\/fail/, times: 1000, action: { status: 503 } });
+    for (let i = 0; i < 3; i += 1) {
+      await expect(opened.store.put(archiveFile(dir, `breaker/fail-${i}.pcap.gz`, 100))).rejects.toBeInstanceOf(TransientStoreError);
+    }
+    expect(standin.requests('Injected').filter((entry) => entry.path.includes('breaker/fail'))).toHaveLength(3 * fastRetry.attempts);
+    const file = archiveFile(dir, 'breaker/ok.pcap.gz', 100);
+    await expect(opened.store.put(file)).resolves.toMatchObject({ alreadyPresent: false });
+    expect(statuses('PutObject', file.name)).toEqual([200]);
+  });
+
   it('recovers from a connection dropped in the middle of a part', async () => {
     const file = archiveFile(dir, 'drop/big.pcap.gz', 7 * MiB);
     standin.faults.add({ method: 'PUT', path: /drop\/big\.pcap\.gz\?.*uploadPartNum=2/, action: { drop: true, afterBodyBytes: 512 * 1024 } });

@@ -31,3 +31,14 @@ export async function regionFromMetadata(metadataBaseUrl = 'http://169.254.169.2
   if (!response.ok) throw new Error(`instance metadata ${base}instance/region answered ${response.status}`);
   return (await response.text()).trim();
 }
+
+/**
+ * The SDK renews an instance-principal token only once its exp has passed; a 401 before then (token
+ * revoked, clocks apart) is answered by one forced renewal, shared by concurrent callers.
+ */
+export function tokenRenewer(provider: AuthProvider): (() => Promise<void>) | undefined {
+  const refreshable = provider as AuthProvider & { refresh?: () => Promise<unknown> };
+  if (typeof refreshable.refresh !== 'function') return undefined;
+  let inFlight: Promise<void> | undefined;
+  return () => (inFlight ??= refreshable.refresh!().then(() => undefined).finally(() => (inFlight = undefined)));
+}

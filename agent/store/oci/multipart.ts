@@ -5,6 +5,7 @@ import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ObjectStorageClient } from './client.js';
 import type { StoreLogger } from './logger.js';
+import { attemptSdkCall } from './attempt.js';
 import { quietly } from './quiet-sdk.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import type { StoreError } from '../errors.js';
@@ -15,6 +16,7 @@ export interface MultipartTarget {
   bucket: string;
   logger: StoreLogger;
   retry: RetryPolicy;
+  renewToken?: (() => Promise<void>) | undefined;
   classify: (error: unknown, operation: string, object: string) => StoreError;
 }
 
@@ -41,7 +43,7 @@ export interface CommittedUpload {
 export async function uploadInParts(target: MultipartTarget, file: MultipartFile, plan: PartPlan): Promise<CommittedUpload> {
   const { client, namespace, bucket, logger, retry } = target;
   const call = <T>(operation: string, fn: () => Promise<T>) =>
-    withRetries(retry, logger, { operation, object: file.name }, () => quietly(logger, fn),
+    withRetries(retry, logger, { operation, object: file.name }, () => attemptSdkCall(logger, target.renewToken, fn),
       (error) => target.classify(error, operation, file.name));
 
   const opcMeta: Record<string, string> = {};

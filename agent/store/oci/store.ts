@@ -5,7 +5,8 @@ import type common from 'oci-common';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ObjectConflictError, StoreError } from '../errors.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutRequest, PutResult } from '../store.js';
-import { buildAuthProvider } from './auth.js';
+import { attemptSdkCall } from './attempt.js';
+import { buildAuthProvider, tokenRenewer } from './auth.js';
 import { createClient, resolveRegion, type ObjectStorageClient } from './client.js';
 import { silentLogger, type StoreLogger } from './logger.js';
 import { abortUpload, uploadInParts, type MultipartTarget } from './multipart.js';
@@ -36,6 +37,7 @@ export class OciObjectStore implements ObjectStore {
 
   private constructor(
     private readonly client: ObjectStorageClient,
+    private readonly renewToken: (() => Promise<void>) | undefined,
     readonly namespace: string,
     readonly bucket: string,
     readonly region: string,
@@ -62,11 +64,12 @@ export class OciObjectStore implements ObjectStore {
     });
     const region = await resolveRegion(options, provider);
     const client = createClient(provider, region, options.endpoint);
+    const renewToken = tokenRenewer(provider);
     const retry = { ...defaultRetryPolicy, ...options.retry };
     const namespace = options.namespace ?? await withRetries(retry, logger, { operation: 'GetNamespace' },
-      () => quietly(logger, async () => (await client.getNamespace({})).value),
+      () => attemptSdkCall(logger, renewToken, async () => (await client.getNamespace({})).value),
       (error) => toStoreError(error, { operation: 'GetNamespace', namespace: '?', bucket: options.bucket }));
-    const store = new OciObjectStore(client, namespace, options.bucket, region, options);
+    const store = new OciObjectStore(client, renewToken, namespace, options.bucket, region, options);
     await store.call('ListObjects', undefined, () =>
       client.listObjects({ namespaceName: namespace, bucketName: options.bucket, limit: 1 }));
     logger({ level: 'info', msg: 'object store ready', location: store.location, region, auth: options.auth.kind });
@@ -219,6 +222,7 @@ export class OciObjectStore implements ObjectStore {
       bucket: this.bucket,
       logger: this.logger,
       retry: this.retry,
+      renewToken: this.renewToken,
       classify: (error, operation, object) => toStoreError(error, { operation, namespace: this.namespace, bucket: this.bucket, object }),
     };
   }
@@ -227,7 +231,7 @@ export class OciObjectStore implements ObjectStore {
   private call<T>(operation: string, object: string | undefined, fn: () => Promise<T>): Promise<T> {
     const where = { operation, namespace: this.namespace, bucket: this.bucket, ...(object ? { object } : {}) };
     // 412 and 404 map to non-retryable errors: they are answers the caller branches on.
-    return withRetries(this.retry, this.logger, { operation, object }, () => quietly(this.logger, fn),
+    return withRetries(this.retry, this.logger, { operation, object }, () => attemptSdkCall(this.logger, this.renewToken, fn),
       (error) => toStoreError(error, where));
   }
 }
