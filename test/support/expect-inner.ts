@@ -28,3 +28,30 @@ export async function vxlanInnerFrames(file: string): Promise<InnerFrame[]> {
 export function byTimeThenBytes<T extends Frame>(frames: T[]): T[] {
   return [...frames].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0));
 }
+
+export interface FrameMismatch {
+  index: number;
+  field: 'count' | 'bytes' | 'timestamp' | 'orig_len';
+  actual: string;
+  expected: string;
+}
+
+/**
+ * Compares two captures frame by frame after sorting by (timestamp, bytes): same count, bytes,
+ * timestamps and orig_len. Returns the first few mismatches (empty when equal), short enough for
+ * an assertion message.
+ */
+export function frameMismatches(actual: Frame[], expected: Frame[], limit = 5): FrameMismatch[] {
+  const out: FrameMismatch[] = [];
+  if (actual.length !== expected.length) out.push({ index: -1, field: 'count', actual: String(actual.length), expected: String(expected.length) });
+  const a = byTimeThenBytes(actual);
+  const e = byTimeThenBytes(expected);
+  for (let i = 0; i < Math.min(a.length, e.length) && out.length < limit; i += 1) {
+    const x = a[i]!;
+    const y = e[i]!;
+    if (x.hex !== y.hex) out.push({ index: i, field: 'bytes', actual: x.hex.slice(0, 120), expected: y.hex.slice(0, 120) });
+    else if (x.tsNs !== y.tsNs) out.push({ index: i, field: 'timestamp', actual: String(x.tsNs), expected: String(y.tsNs) });
+    else if (x.len !== y.len) out.push({ index: i, field: 'orig_len', actual: String(x.len), expected: String(y.len) });
+  }
+  return out;
+}

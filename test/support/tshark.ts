@@ -127,18 +127,16 @@ export async function decompressWithCli(file: string, out: string): Promise<void
   const tool = file.endsWith('.zst') ? ['zstd', ['-d', '-c', '-q', file]] : file.endsWith('.gz') ? ['gzip', ['-d', '-c', file]] : undefined;
   if (!tool) throw new Error(`not a .gz or .zst file: ${file}`);
   const [cmd, args] = tool as [string, string[]];
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const sink = createWriteStream(out);
-    child.stdout.pipe(sink);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) sink.on('close', () => resolve()).end();
-      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim()}`));
-    });
+    child.on('close', (code) => resolve(code));
   });
+  await pipeline(child.stdout, createWriteStream(out));
+  const code = await exited;
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim()}`);
 }
 
 /** Decompresses with node:zlib (for when the CLI tools are not the point). */
