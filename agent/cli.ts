@@ -4,6 +4,7 @@ import { EXIT_USAGE, UsageError } from './usage-error.js';
 import { registerArchiveCommand } from './commands/archive.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
+import { registerVtaps } from './commands/vtaps.js';
 
 export function buildProgram(): Command {
   const program = new Command('vtap-archiver')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerArchiveCommand(program);
   registerRun(program);
   registerStatus(program);
+  registerVtaps(program);
   return program;
 }
 

@@ -27,7 +27,8 @@ function packageVersion(root: string): string {
 
 /**
  * The agent as one ESM file for the VM: no npm install at boot, no registry access from a private
- * subnet. oci-core stays out: only `vtap-archiver vtaps` (run from a laptop) uses it.
+ * subnet. oci-core and oci-networkloadbalancer stay out: only `vtap-archiver vtaps`, run from
+ * a laptop, uses them.
  */
 export async function buildAgentBundle(root: string, outFile: string): Promise<string> {
   const version = packageVersion(root);
@@ -45,7 +46,7 @@ export async function buildAgentBundle(root: string, outFile: string): Promise<s
     platform: 'node',
     target: 'node22',
     format: 'esm',
-    external: ['oci-core'],
+    external: ['oci-core', 'oci-networkloadbalancer'],
     define: { __VTAP_ARCHIVER_VERSION__: JSON.stringify(version) },
     // CommonJS dependencies call require() for Node built-ins; give the ESM bundle one.
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __vtapCreateRequire } from 'node:module';\nconst require = __vtapCreateRequire(import.meta.url);" },

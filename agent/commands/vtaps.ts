@@ -1,0 +1,123 @@
+/**
+ * `vtap-archiver vtaps status|start|stop`: run or stop a deployment's VTAPs from a laptop, with the
+ * official OCI SDK and ~/.oci/config auth. The stack creates VTAPs stopped (OCI refuses to create a
+ * running one) and tags them app=vtap-archiver, deployment=<name_prefix>; `start --wait-healthy`
+ * waits until the NLB reports healthy sinks, so no mirrored traffic goes to a sink that cannot
+ * archive it.
+ */
+import { Command, Option } from 'commander';
+import { UsageError } from '../usage-error.js';
+import { createSdkApi, type VtapApi } from '../vtaps/api.js';
+import { healthLines, vtapTable } from '../vtaps/format.js';
+import {
+  DEFAULT_BACKEND_SET,
+  DEFAULT_DEPLOYMENT,
+  selectVtaps,
+  setVtaps,
+  sinkHealth,
+  waitForHealthySinks,
+  type Timing,
+} from '../vtaps/operations.js';
+
+interface VtapsFlags {
+  compartment?: string;
+  deployment: string;
+  vtap?: string[];
+  region?: string;
+  configFile?: string;
+  profile?: string;
+  backendSet: string;
+  waitHealthy?: boolean;
+  timeout: string;
+  pollSeconds: string;
+  json?: boolean;
+  endpoint?: string;
+}
+
+function seconds(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a number of seconds, got "${value}"`);
+  return n * 1000;
+}
+
+async function api(flags: VtapsFlags): Promise<VtapApi> {
+  return createSdkApi({
+    ...(flags.configFile ? { configFile: flags.configFile } : {}),
+    ...(flags.profile ? { profile: flags.profile } : {}),
+    ...(flags.region ? { region: flags.region } : {}),
+    ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
+  });
+}
+
+function selection(flags: VtapsFlags) {
+  const compartmentId = flags.compartment ?? process.env.OCI_COMPARTMENT_ID;
+  if (!compartmentId) throw new UsageError('--compartment <ocid> is required (the stack output next_commands has it)');
+  return { compartmentId, deployment: flags.deployment, ...(flags.vtap ? { vtapIds: flags.vtap } : {}) };
+}
+
+function timing(flags: VtapsFlags): Timing {
+  return {
+    timeoutMs: seconds(flags.timeout, 'timeout'),
+    pollMs: seconds(flags.pollSeconds, 'poll-seconds'),
+    log: (line) => process.stderr.write(`vtaps: ${line}\n`),
+  };
+}
+
+function withCommonOptions(command: Command): Command {
+  return command
+    .option('--compartment <ocid>', 'compartment of the deployment (default: $OCI_COMPARTMENT_ID)')
+    .option('--deployment <name>', 'the stack\'s name_prefix, as tagged on its VTAPs', DEFAULT_DEPLOYMENT)
+    .option('--vtap <ocid...>', 'act on these VTAPs instead of the deployment\'s tagged ones')
+    .option('--region <region>', 'region (default: the profile\'s)')
+    .option('--config-file <path>', 'OCI config file (default: ~/.oci/config)')
+    .option('--profile <name>', 'profile in the config file', 'DEFAULT')
+    .option('--backend-set <name>', 'NLB backend set of the sinks', DEFAULT_BACKEND_SET)
+    .option('--timeout <seconds>', 'how long to wait for sinks or VTAPs', '600')
+    .option('--poll-seconds <seconds>', 'pause between checks', '10')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--endpoint <url>', 'service endpoint override (tests)').hideHelp());
+}
+
+export function registerVtaps(program: Command): void {
+  const vtaps = program
+    .command('vtaps')
+    .description('status, start or stop the VTAPs of a deployment (OCI SDK, ~/.oci/config auth)');
+
+  withCommonOptions(vtaps.command('status'))
+    .description('list the deployment\'s VTAPs (VNI, state, running) and the health of the sinks behind their NLB')
+    .action(async (flags: VtapsFlags) => {
+      const chosen = selection(flags);
+      const client = await api(flags);
+      const found = await selectVtaps(client, chosen);
+      const health = await sinkHealth(client, found, flags.backendSet);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ vtaps: found, sinks: Object.fromEntries(health) }, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${vtapTable(found)}\n${healthLines(health, flags.backendSet).join('\n')}\n`);
+      }
+    });
+
+  withCommonOptions(vtaps.command('start'))
+    .description('start the VTAPs (mirroring begins) and wait until OCI reports them running')
+    .option('--wait-healthy', 'first wait until the NLB reports every sink healthy')
+    .action(async (flags: VtapsFlags) => {
+      const chosen = selection(flags);
+      const client = await api(flags);
+      const found = await selectVtaps(client, chosen);
+      const t = timing(flags);
+      if (flags.waitHealthy) await waitForHealthySinks(client, found, flags.backendSet, t);
+      const after = await setVtaps(client, found, true, t);
+      process.stdout.write(flags.json ? `${JSON.stringify({ vtaps: after }, null, 2)}\n` : `${vtapTable(after)}\n`);
+      t.log('running. Keep start_vtaps = true in the stack, or a later apply stops them again.');
+    });
+
+  withCommonOptions(vtaps.command('stop'))
+    .description('stop the VTAPs (mirroring ends; sinks keep archiving what they have)')
+    .action(async (flags: VtapsFlags) => {
+      const chosen = selection(flags);
+      const client = await api(flags);
+      const found = await selectVtaps(client, chosen);
+      const after = await setVtaps(client, found, false, timing(flags));
+      process.stdout.write(flags.json ? `${JSON.stringify({ vtaps: after }, null, 2)}\n` : `${vtapTable(after)}\n`);
+    });
+}

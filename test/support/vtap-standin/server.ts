@@ -1,0 +1,174 @@
+/**
+ * A local stand-in for the two OCI APIs `vtap-archiver vtaps` calls, speaking what the official SDK
+ * sends and expects:
+ *   Core (20160918):  GET /vtaps?compartmentId=&page= (JSON array, opc-next-page), GET /vtaps/{id},
+ *                     PUT /vtaps/{id} {isVtapEnabled}
+ *   NLB  (20200501):  GET /networkLoadBalancers/{id}/backendSets/{name}/health
+ * Requests must carry a valid API-key signature (verified with the project's OCI stand-in code).
+ * Behaviour modelled on the service: an update leaves the VTAP UPDATING for a few reads before it is
+ * AVAILABLE; updating a VTAP that is not AVAILABLE is a 409 Conflict.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { ApiKey } from '../oci-standin/credentials.js';
+import { parseAuthorization, requiredHeaders, SignatureError, verifySignature } from '../oci-standin/signing.js';
+
+export interface StandinVtap {
+  id: string;
+  compartmentId: string;
+  displayName: string;
+  lifecycleState: string;
+  isVtapEnabled: boolean;
+  sourceId: string;
+  targetId: string;
+  targetType: string;
+  vxlanNetworkIdentifier: number;
+  freeformTags: Record<string, string>;
+  /** Reads left before an update settles to AVAILABLE. */
+  pendingReads: number;
+}
+
+export interface BackendSetHealthState {
+  status: string;
+  totalBackendCount: number;
+  criticalStateBackendNames: string[];
+  warningStateBackendNames: string[];
+  unknownStateBackendNames: string[];
+}
+
+export interface LoggedCall {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body?: unknown;
+}
+
+export interface VtapStandinOptions {
+  key: ApiKey;
+  /** Items per list page, to make the SDK follow opc-next-page. */
+  pageSize?: number;
+  /** GETs a VTAP stays UPDATING after an update. */
+  updateReads?: number;
+}
+
+export class VtapStandin {
+  readonly vtaps = new Map<string, StandinVtap>();
+  /** Backend set health by "<nlbId>/<backendSet>"; read again on every call, so tests can change it. */
+  readonly health = new Map<string, BackendSetHealthState>();
+  /** Each successive health read takes the next state from here first (e.g. CRITICAL, then OK). */
+  readonly healthSequence = new Map<string, BackendSetHealthState[]>();
+  readonly calls: LoggedCall[] = [];
+  private server?: Server;
+
+  constructor(private readonly options: VtapStandinOptions) {}
+
+  get endpoint(): string {
+    const address = this.server?.address() as AddressInfo | null;
+    if (!address) throw new Error('stand-in not started');
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  addVtap(vtap: Partial<StandinVtap> & Pick<StandinVtap, 'compartmentId' | 'sourceId' | 'targetId' | 'vxlanNetworkIdentifier'>): StandinVtap {
+    const full: StandinVtap = {
+      id: `ocid1.vtap.oc1..${randomUUID().replaceAll('-', '')}`,
+      displayName: `vtap-${vtap.vxlanNetworkIdentifier}`,
+      lifecycleState: 'AVAILABLE',
+      isVtapEnabled: false,
+      targetType: 'NETWORK_LOAD_BALANCER',
+      freeformTags: {},
+      pendingReads: 0,
+      ...vtap,
+    };
+    this.vtaps.set(full.id, full);
+    return full;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        try {
+          this.handle(req, res, Buffer.concat(chunks));
+        } catch (error) {
+          if (error instanceof SignatureError) return send(res, 401, { code: 'NotAuthenticated', message: error.message });
+          send(res, 500, { code: 'InternalError', message: String(error) });
+        }
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.server?.close((error) => (error ? reject(error) : resolve())) ?? resolve());
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    const signature = parseAuthorization(req.headers.authorization);
+    const key = this.options.key;
+    if (signature.keyId !== `${key.tenancy}/${key.user}/${key.fingerprint}`) throw new SignatureError(`unknown keyId ${signature.keyId}`);
+    verifySignature(req, signature, { publicKeyPem: key.publicKeyPem, required: requiredHeaders(req.method!, false), nowMs: Date.now(), body });
+
+    const url = new URL(req.url!, 'http://standin');
+    const query = Object.fromEntries(url.searchParams);
+    const parsed = body.length > 0 ? (JSON.parse(body.toString('utf8')) as unknown) : undefined;
+    this.calls.push({ method: req.method!, path: url.pathname, query, ...(parsed === undefined ? {} : { body: parsed }) });
+
+    let match: RegExpExecArray | null;
+    if (req.method === 'GET' && url.pathname === '/20160918/vtaps') return this.list(res, query);
+    if ((match = /^\/20160918\/vtaps\/([^/]+)$/.exec(url.pathname))) {
+      const vtap = this.vtaps.get(decodeURIComponent(match[1]!));
+      if (!vtap) return send(res, 404, { code: 'NotAuthorizedOrNotFound', message: 'vtap not found' });
+      if (req.method === 'GET') return this.get(res, vtap);
+      if (req.method === 'PUT') return this.update(res, vtap, parsed as { isVtapEnabled?: boolean });
+    }
+    if (req.method === 'GET' && (match = /^\/20200501\/networkLoadBalancers\/([^/]+)\/backendSets\/([^/]+)\/health$/.exec(url.pathname))) {
+      const id = `${decodeURIComponent(match[1]!)}/${decodeURIComponent(match[2]!)}`;
+      const next = this.healthSequence.get(id)?.shift();
+      const health = next ?? this.health.get(id);
+      if (!health) return send(res, 404, { code: 'NotAuthorizedOrNotFound', message: 'backend set not found' });
+      return send(res, 200, health);
+    }
+    send(res, 404, { code: 'NotAuthorizedOrNotFound', message: `no route ${req.method} ${url.pathname}` });
+  }
+
+  private list(res: ServerResponse, query: Record<string, string>): void {
+    if (!query.compartmentId) return send(res, 400, { code: 'MissingParameter', message: 'compartmentId is required' });
+    const all = [...this.vtaps.values()].filter((v) => v.compartmentId === query.compartmentId);
+    const start = query.page ? Number(query.page) : 0;
+    const size = this.options.pageSize ?? 100;
+    const page = all.slice(start, start + size);
+    const headers: Record<string, string> = start + size < all.length ? { 'opc-next-page': String(start + size) } : {};
+    send(res, 200, page.map(view), headers);
+  }
+
+  private get(res: ServerResponse, vtap: StandinVtap): void {
+    if (vtap.lifecycleState === 'UPDATING') {
+      if (vtap.pendingReads > 0) vtap.pendingReads -= 1;
+      else vtap.lifecycleState = 'AVAILABLE';
+    }
+    send(res, 200, view(vtap), { etag: vtap.id });
+  }
+
+  private update(res: ServerResponse, vtap: StandinVtap, details: { isVtapEnabled?: boolean } | undefined): void {
+    if (vtap.lifecycleState !== 'AVAILABLE') {
+      return send(res, 409, { code: 'Conflict', message: `VTAP is ${vtap.lifecycleState}` });
+    }
+    if (typeof details?.isVtapEnabled === 'boolean') vtap.isVtapEnabled = details.isVtapEnabled;
+    vtap.lifecycleState = 'UPDATING';
+    vtap.pendingReads = this.options.updateReads ?? 2;
+    send(res, 200, view(vtap), { etag: vtap.id });
+  }
+}
+
+function view(vtap: StandinVtap): Record<string, unknown> {
+  const { pendingReads: _pending, ...rest } = vtap;
+  return { ...rest, vcnId: 'ocid1.vcn.oc1..standin', timeCreated: '2026-01-01T00:00:00.000Z', encapsulationProtocol: 'VXLAN', maxPacketSize: 9000, trafficMode: 'DEFAULT' };
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'opc-request-id': randomUUID(), ...headers });
+  res.end(text);
+}
