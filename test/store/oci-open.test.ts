@@ -78,4 +78,22 @@ describe('openStore with an oci:// URL against the stand-in', () => {
     expect([...bucket.uploads.keys()]).toEqual(['u3']);
     expect(standin.requests('AbortMultipartUpload').map((entry) => entry.query.uploadId).sort()).toEqual(['u1', 'u2']);
   });
+
+  it('narrows the sweep to this sink\'s objects started before this process', async () => {
+    const store = await OciObjectStore.open({
+      bucket: 'archive', auth: { kind: 'config-file', configFile, profile: 'LAB' }, endpoint: standin.url, retry: fastRetry,
+    });
+    const bucket = standin.buckets.get('archive')!;
+    bucket.uploads.clear();
+    const startedAt = new Date();
+    const leave = (object: string, uploadId: string, timeCreated: Date) =>
+      bucket.uploads.set(uploadId, { uploadId, object, contentType: 'application/gzip', metadata: {}, timeCreated, parts: new Map() });
+    const earlier = new Date(startedAt.getTime() - 60_000);
+    leave('captures/2026/11/21/14/a_b_vxlan-1_sink-a_h1.pcap.gz', 'mine-old', earlier);
+    leave('captures/2026/11/21/14/a_b_vxlan-1_sink-b_h2.pcap.gz', 'other-sink', earlier);
+    leave('captures/2026/11/21/14/a_b_vxlan-1_sink-a_h3.pcap.gz', 'mine-live', new Date(startedAt.getTime() + 1000));
+    const aborted = await store.abortStaleMultipartUploads('captures/', { which: (name) => name.includes('_sink-a_'), createdBefore: startedAt });
+    expect(aborted).toBe(1);
+    expect([...bucket.uploads.keys()].sort()).toEqual(['mine-live', 'other-sink']);
+  });
 });

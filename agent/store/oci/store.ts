@@ -26,6 +26,13 @@ function byteRange(range: ByteRange): common.Range {
 }
 const SHA256_KEY = 'sha256';
 
+export interface StaleUploadFilter {
+  /** Only uploads of objects this returns true for (e.g. names carrying this sink's token). */
+  which?: (objectName: string) => boolean;
+  /** Only uploads started before this instant (e.g. when this process started). */
+  createdBefore?: Date;
+}
+
 export class OciObjectStore implements ObjectStore {
   readonly location: string;
   private readonly logger: StoreLogger;
@@ -180,16 +187,21 @@ export class OciObjectStore implements ObjectStore {
 
   /**
    * Aborts the multipart uploads this agent left open under prefix (after a crash, say). Call it at
-   * start-up, before any upload of this process is under way. Returns how many were aborted.
+   * start-up. Sinks that share a prefix must narrow it with `which` (e.g. the sink token parsed from the
+   * object name) and `createdBefore` (this process's start), or they abort each other's live uploads.
+   * Returns how many were aborted.
    */
-  async abortStaleMultipartUploads(prefix: string): Promise<number> {
+  async abortStaleMultipartUploads(prefix: string, narrow: StaleUploadFilter = {}): Promise<number> {
     const stale: { object: string; uploadId: string }[] = [];
     let page: string | undefined;
     do {
       const response = await this.call('ListMultipartUploads', prefix, () =>
         this.client.listMultipartUploads({ namespaceName: this.namespace, bucketName: this.bucket, limit: 1000, ...(page ? { page } : {}) }));
       for (const upload of response.items) {
-        if (upload.object.startsWith(prefix)) stale.push({ object: upload.object, uploadId: upload.uploadId });
+        if (!upload.object.startsWith(prefix)) continue;
+        if (narrow.which && !narrow.which(upload.object)) continue;
+        if (narrow.createdBefore && new Date(upload.timeCreated).getTime() >= narrow.createdBefore.getTime()) continue;
+        stale.push({ object: upload.object, uploadId: upload.uploadId });
       }
       page = response.opcNextPage;
     } while (page);
