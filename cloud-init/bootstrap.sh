@@ -47,7 +47,8 @@ open_ports() {
 }
 
 setup_sink() {
-  dnf_install tcpdump
+  # The agent runs tcpdump to capture, ip to find the default-route interface, ethtool to turn GRO/LRO off.
+  dnf_install tcpdump ethtool iproute
   install_node22
 
   if ! id vtap-archiver >/dev/null 2>&1; then

@@ -20,6 +20,9 @@ export interface IamProps {
   readonly providerSettings: Record<string, unknown>;
 }
 
+/** The calls for which OCI requires OBJECT_CREATE *and* OBJECT_OVERWRITE (policy reference, "objects"). */
+export const MULTIPART_OPERATIONS = ['CreateMultipartUpload', 'UploadPart', 'CommitMultipartUpload'] as const;
+
 export const SINK_ROLE_TAG = 'role';
 export const SINK_ROLE_VALUE = 'sink';
 
@@ -27,10 +30,12 @@ export const SINK_ROLE_VALUE = 'sink';
  * Least-privilege identity for the sinks, created in the home region (identity writes go there).
  * - A defined tag `<prefix>.role = sink` set only by the sink instance configuration, and a dynamic
  *   group matching exactly that tag in this compartment: demo sources and the jump host are not in it.
- * - The sinks may create new objects and inspect (list, HEAD) objects in this one bucket. No
- *   OBJECT_OVERWRITE, OBJECT_READ or OBJECT_DELETE: they cannot replace, read back or delete
- *   archives, nor abort multipart uploads (which needs OBJECT_DELETE); the bucket's lifecycle rule
- *   aborts stale multipart uploads instead.
+ * - The sinks may create new objects and inspect (ListObjects, HeadObject) objects in this one
+ *   bucket. OBJECT_OVERWRITE only for the three multipart calls (OCI requires it there), so a plain
+ *   PutObject cannot replace an archive. No OBJECT_READ, OBJECT_DELETE or BUCKET_READ: sinks cannot
+ *   read back or delete archives, nor list (BUCKET_READ) or abort (OBJECT_DELETE) multipart
+ *   uploads; the bucket's lifecycle rule aborts stale multipart uploads instead. For hard
+ *   immutability (a multipart commit could still replace an object), set a retention rule.
  * - Object Storage itself may manage this bucket's objects, which lifecycle rules require, and use
  *   the customer key when one is given.
  */
@@ -86,6 +91,9 @@ export class Iam extends Construct {
     const region = `\${${vars.ref('region')}}`;
     const statements = [
       `Allow dynamic-group ${group} to manage objects in compartment id ${compartment} where all {target.bucket.name = '${bucket}', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_INSPECT'}}`,
+      // OCI wants OBJECT_OVERWRITE as well for every multipart call; granting it for those calls
+      // only keeps a plain PutObject from replacing an archive.
+      `Allow dynamic-group ${group} to manage objects in compartment id ${compartment} where all {target.bucket.name = '${bucket}', request.permission = 'OBJECT_OVERWRITE', any {${MULTIPART_OPERATIONS.map((op) => `request.operation = '${op}'`).join(', ')}}}`,
       `Allow service objectstorage-${region} to manage object-family in compartment id ${compartment} where target.bucket.name = '${bucket}'`,
     ];
     const kms = vars.ref('kms_key_id');

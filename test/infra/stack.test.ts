@@ -245,14 +245,16 @@ describe('IAM', () => {
     expect(group.matching_rule).toMatch(/^All \{instance\.compartment\.id = '\$\{var\.compartment_ocid\}', tag\.\$\{oci_identity_tag_namespace\..*\.name\}\.\$\{oci_identity_tag\..*\.name\}\.value = 'sink'\}$/);
   });
 
-  it('lets sinks create and inspect objects in this bucket only: no overwrite, read or delete', () => {
+  it('lets sinks create and inspect objects in this bucket only; overwrite only for multipart calls; no read or delete', () => {
     const statements = only(synth.config, 'oci_identity_policy').statements as string;
-    const sinkStatement = /"(Allow dynamic-group [^"]*)"/.exec(statements)?.[1];
-    expect(sinkStatement).toBeDefined();
-    expect(sinkStatement).toContain("target.bucket.name = '${oci_objectstorage_bucket.");
-    expect(sinkStatement).toContain("any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_INSPECT'}");
-    expect(sinkStatement).not.toMatch(/OBJECT_(OVERWRITE|READ|DELETE)|object-family|buckets/);
-    expect(statements.match(/Allow dynamic-group/g)).toHaveLength(1);
+    const sinkStatements = [...statements.matchAll(/"(Allow dynamic-group [^"]*)"/g)].map((m) => m[1]!);
+    expect(sinkStatements).toHaveLength(2);
+    for (const statement of sinkStatements) {
+      expect(statement).toMatch(/^Allow dynamic-group \$\{oci_identity_dynamic_group\..*\.name\} to manage objects in compartment id \$\{var\.compartment_ocid\} where all \{target\.bucket\.name = '\$\{oci_objectstorage_bucket\.[^}]*\.name\}', /);
+      expect(statement).not.toMatch(/OBJECT_(READ|DELETE|VERSION_DELETE)|object-family|buckets/);
+    }
+    expect(sinkStatements[0]).toMatch(/, any \{request\.permission = 'OBJECT_CREATE', request\.permission = 'OBJECT_INSPECT'\}\}$/);
+    expect(sinkStatements[1]).toMatch(/, request\.permission = 'OBJECT_OVERWRITE', any \{request\.operation = 'CreateMultipartUpload', request\.operation = 'UploadPart', request\.operation = 'CommitMultipartUpload'\}\}$/);
     expect(statements).toContain('Allow service objectstorage-${var.region} to manage object-family');
     expect(statements).toContain('var.kms_key_id == "" ? [] :');
   });
