@@ -67,6 +67,19 @@ describe('transient failures', () => {
     expect(statuses('PutObject', file.name)).toEqual([200]);
   });
 
+  it('gives up on a request that hangs and tries again (the SDK sets no deadline)', async () => {
+    const file = archiveFile(dir, 'slow/one.pcap.gz', 1000);
+    await opened.store.put(file);
+    const { store } = await openWithConfigFile(standin, configFile, { requestTimeoutMs: 300 });
+    standin.faults.add({ method: 'HEAD', path: /slow\/one/, action: { delayMs: 1500 } });
+    const started = Date.now();
+    await expect(store.head(file.name)).resolves.toMatchObject({ size: 1000 });
+    expect(Date.now() - started).toBeLessThan(1400);
+    const heads = standin.log.filter((entry) => entry.method === 'HEAD' && entry.path.endsWith(file.name));
+    expect(heads).toHaveLength(2);
+    expect(heads[0]!.fault).toBe('delay 1500ms');
+  });
+
   it('recovers from a connection dropped in the middle of a part', async () => {
     const file = archiveFile(dir, 'drop/big.pcap.gz', 7 * MiB);
     standin.faults.add({ method: 'PUT', path: /drop\/big\.pcap\.gz\?.*uploadPartNum=2/, action: { drop: true, afterBodyBytes: 512 * 1024 } });

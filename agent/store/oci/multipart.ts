@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ObjectStorageClient } from './client.js';
 import type { StoreLogger } from './logger.js';
-import { attemptSdkCall } from './attempt.js';
+import { attemptSdkCall, deadlineFor } from './attempt.js';
 import { quietly } from './quiet-sdk.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import type { StoreError } from '../errors.js';
@@ -17,6 +17,7 @@ export interface MultipartTarget {
   logger: StoreLogger;
   retry: RetryPolicy;
   renewToken?: (() => Promise<void>) | undefined;
+  requestTimeoutMs: number;
   classify: (error: unknown, operation: string, object: string) => StoreError;
 }
 
@@ -42,8 +43,9 @@ export interface CommittedUpload {
 /** Creates the upload, sends the parts, commits with If-None-Match: *; aborts the upload on any failure. */
 export async function uploadInParts(target: MultipartTarget, file: MultipartFile, plan: PartPlan): Promise<CommittedUpload> {
   const { client, namespace, bucket, logger, retry } = target;
-  const call = <T>(operation: string, fn: () => Promise<T>) =>
-    withRetries(retry, logger, { operation, object: file.name }, () => attemptSdkCall(logger, target.renewToken, fn),
+  const call = <T>(operation: string, fn: () => Promise<T>, bodyBytes = 0) =>
+    withRetries(retry, logger, { operation, object: file.name },
+      () => attemptSdkCall({ logger, renewToken: target.renewToken, timeoutMs: deadlineFor(target.requestTimeoutMs, bodyBytes) }, fn),
       (error) => target.classify(error, operation, file.name));
 
   const opcMeta: Record<string, string> = {};
@@ -87,7 +89,7 @@ export async function uploadInParts(target: MultipartTarget, file: MultipartFile
               // A stream, not the Buffer itself: the SDK's empty-body check runs Object.keys() on the
               // body, which on a Buffer lists every byte index (seconds per part). A new stream per attempt.
               uploadPartBody: Readable.from([buffer]),
-            }));
+            }), length);
           etags[index] = response.eTag;
         }
       };

@@ -37,6 +37,8 @@ export interface OciStoreOptions {
   /** Parts in flight at once (default 4). */
   parallelParts?: number;
   retry?: Partial<RetryPolicy>;
+  /** Deadline of one request without a body (default 60 s); bodies get more time at 512 KB/s. */
+  requestTimeoutMs?: number;
   /** Where the store says what failed and why (default: nowhere). */
   logger?: StoreLogger;
   /** Whether list() heads each object to fill metadata and sha256 (default true). */

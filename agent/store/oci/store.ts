@@ -5,7 +5,7 @@ import type common from 'oci-common';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ObjectConflictError, StoreError } from '../errors.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutRequest, PutResult } from '../store.js';
-import { attemptSdkCall } from './attempt.js';
+import { attemptSdkCall, deadlineFor } from './attempt.js';
 import { buildAuthProvider, tokenRenewer } from './auth.js';
 import { createClient, resolveRegion, type ObjectStorageClient } from './client.js';
 import { silentLogger, type StoreLogger } from './logger.js';
@@ -41,6 +41,7 @@ export class OciObjectStore implements ObjectStore {
   private readonly partSize: number;
   private readonly parallelParts: number;
   private readonly listMetadata: boolean;
+  private readonly requestTimeoutMs: number;
 
   private constructor(
     private readonly client: ObjectStorageClient,
@@ -57,6 +58,7 @@ export class OciObjectStore implements ObjectStore {
     this.multipartThreshold = options.multipartThreshold ?? 64 * MiB;
     this.parallelParts = Math.max(1, options.parallelParts ?? 4);
     this.listMetadata = options.listMetadata ?? true;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
   }
 
   /**
@@ -74,10 +76,11 @@ export class OciObjectStore implements ObjectStore {
     const renewToken = tokenRenewer(provider);
     const retry = { ...defaultRetryPolicy, ...options.retry };
     const namespace = options.namespace ?? await withRetries(retry, logger, { operation: 'GetNamespace' },
-      () => attemptSdkCall(logger, renewToken, async () => (await client.getNamespace({})).value),
+      () => attemptSdkCall({ logger, renewToken, timeoutMs: deadlineFor(options.requestTimeoutMs ?? 60_000) },
+        async () => (await client.getNamespace({})).value),
       (error) => toStoreError(error, { operation: 'GetNamespace', namespace: '?', bucket: options.bucket }));
     const store = new OciObjectStore(client, renewToken, namespace, options.bucket, region, options);
-    await store.call('ListObjects', undefined, () =>
+    await store.call('ListObjects', undefined, 0, () =>
       client.listObjects({ namespaceName: namespace, bucketName: options.bucket, limit: 1 }));
     logger({ level: 'info', msg: 'object store ready', location: store.location, region, auth: options.auth.kind });
     return store;
@@ -105,7 +108,7 @@ export class OciObjectStore implements ObjectStore {
       return { name: request.name, size: request.size, alreadyPresent: false };
     }
     try {
-      await this.call('PutObject', request.name, () =>
+      await this.call('PutObject', request.name, request.size, () =>
         this.client.putObject({
           namespaceName: this.namespace,
           bucketName: this.bucket,
@@ -128,7 +131,7 @@ export class OciObjectStore implements ObjectStore {
 
   async head(name: string): Promise<ObjectInfo | undefined> {
     try {
-      const response = await this.call('HeadObject', name, () =>
+      const response = await this.call('HeadObject', name, 0, () =>
         this.client.headObject({ namespaceName: this.namespace, bucketName: this.bucket, objectName: name }));
       const metadata: Record<string, string> = {};
       for (const [key, value] of Object.entries(response.opcMeta ?? {})) metadata[key.replace(/^opc-meta-/, '')] = value;
@@ -146,7 +149,7 @@ export class OciObjectStore implements ObjectStore {
   async *list(options: ListOptions = {}): AsyncIterable<ObjectInfo> {
     let start = options.start;
     for (;;) {
-      const page = await this.call('ListObjects', options.prefix, () =>
+      const page = await this.call('ListObjects', options.prefix, 0, () =>
         this.client.listObjects({
           namespaceName: this.namespace,
           bucketName: this.bucket,
@@ -173,7 +176,7 @@ export class OciObjectStore implements ObjectStore {
   }
 
   async get(name: string, range?: ByteRange): Promise<Readable> {
-    const response = await this.call('GetObject', name, () =>
+    const response = await this.call('GetObject', name, 0, () =>
       this.client.getObject({
         namespaceName: this.namespace,
         bucketName: this.bucket,
@@ -195,7 +198,7 @@ export class OciObjectStore implements ObjectStore {
     const stale: { object: string; uploadId: string }[] = [];
     let page: string | undefined;
     do {
-      const response = await this.call('ListMultipartUploads', prefix, () =>
+      const response = await this.call('ListMultipartUploads', prefix, 0, () =>
         this.client.listMultipartUploads({ namespaceName: this.namespace, bucketName: this.bucket, limit: 1000, ...(page ? { page } : {}) }));
       for (const upload of response.items) {
         if (!upload.object.startsWith(prefix)) continue;
@@ -235,15 +238,17 @@ export class OciObjectStore implements ObjectStore {
       logger: this.logger,
       retry: this.retry,
       renewToken: this.renewToken,
+      requestTimeoutMs: this.requestTimeoutMs,
       classify: (error, operation, object) => toStoreError(error, { operation, namespace: this.namespace, bucket: this.bucket, object }),
     };
   }
 
   /** One SDK call with our retries, its console noise diverted, and its errors mapped. */
-  private call<T>(operation: string, object: string | undefined, fn: () => Promise<T>): Promise<T> {
+  private call<T>(operation: string, object: string | undefined, bodyBytes: number, fn: () => Promise<T>): Promise<T> {
     const where = { operation, namespace: this.namespace, bucket: this.bucket, ...(object ? { object } : {}) };
     // 412 and 404 map to non-retryable errors: they are answers the caller branches on.
-    return withRetries(this.retry, this.logger, { operation, object }, () => attemptSdkCall(this.logger, this.renewToken, fn),
+    const attempt = { logger: this.logger, renewToken: this.renewToken, timeoutMs: deadlineFor(this.requestTimeoutMs, bodyBytes) };
+    return withRetries(this.retry, this.logger, { operation, object }, () => attemptSdkCall(attempt, fn),
       (error) => toStoreError(error, where));
   }
 }
