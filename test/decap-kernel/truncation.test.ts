@@ -1,0 +1,99 @@
+/**
+ * Issue 2, VTAP truncation (max_packet_size): real HTTP frames from a lab client veth, cut to
+ * 200 (or 128) bytes inside a complete outer packet as a VTAP does (scapy), with the inner IP
+ * length left as it was. The archiver must restore orig_len from the inner IP header, count each
+ * correction, and Wireshark must then see no "previous segment not captured" in the flows.
+ * Without the fix (--no-fix-truncated) Wireshark does report lost segments: the control that
+ * shows this test can fail.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireRoot } from '../../scripts/lab/netns.js';
+import { VtapLab } from '../../scripts/lab/vtap-lab.js';
+import { listStore, metaValue, objectFrames, runArchiveCli } from '../support/archiver.js';
+import { decompressWithCli, count, readFrames, type Frame } from '../support/tshark.js';
+import { frameMismatches } from '../support/expect-inner.js';
+import { scapyEncap } from '../support/scapy-encap.js';
+
+const LOST = 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment';
+
+let dir: string;
+let truthFile: string;
+let truth: Frame[];
+
+beforeAll(async () => {
+  requireRoot('the truncation tests (they capture real traffic in namespaces)');
+  dir = await mkdtemp(join(tmpdir(), 'vl-trunc-'));
+  truthFile = join(dir, 'truth.pcap');
+  const lab = await VtapLab.start({ sources: [{ vni: 12 }], payload: { compressible: 128 * 1024, random: 128 * 1024 } });
+  try {
+    const capture = await lab.startGroundTruth(truthFile);
+    await lab.startTraffic({ rounds: 1 }).done;
+    expect((await capture.stop()).droppedByKernel).toBe(0);
+  } finally {
+    await lab.stop();
+  }
+  truth = await readFrames(truthFile);
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe.each([
+  { name: 'VXLAN/IPv4, cut to 200 bytes', kind: 'vxlan' as const, id: 12, cut: 200, ipv6: false, source: 'vxlan-12' },
+  { name: 'GENEVE/IPv6, cut to 128 bytes', kind: 'geneve' as const, id: 13, cut: 128, ipv6: true, source: 'geneve-13' },
+])('$name', ({ kind, id, cut, ipv6, source }) => {
+  let outer: string;
+  let expected: Frame[];
+  let cutCount: number;
+
+  beforeAll(async () => {
+    outer = join(dir, `${source}.outer.pcap`);
+    const want = join(dir, `${source}.expected.pcap`);
+    await scapyEncap(truthFile, outer, want, kind, id, { truncate: cut, ipv6 });
+    expected = await readFrames(want);
+    cutCount = truth.filter((f) => f.capLen > cut).length;
+  });
+
+  it('the input really is truncated, and the untouched flow has no lost segments', async () => {
+    expect(cutCount).toBeGreaterThan(50);
+    expect(expected.filter((f) => f.capLen === cut && f.len > cut).length).toBe(cutCount);
+    expect(await count(truthFile, LOST)).toBe(0);
+  });
+
+  it('restores orig_len from the inner IP header, counts the corrections, and tshark sees no lost segment', async () => {
+    const store = join(dir, `store-${source}-fix`);
+    const result = await runArchiveCli([outer], store, ['--sink', 'trunc']);
+    expect(result.code).toBe(0);
+    const objects = await listStore(store);
+    expect(objects.length).toBe(1);
+    const object = objects[0]!;
+    expect(object.name).toContain(`_${source}_`);
+    const frames = await objectFrames(object, dir);
+    // Same truncated bytes, the outer timestamps, and orig_len = the length before truncation.
+    expect(frameMismatches(frames, expected)).toEqual([]);
+    expect(frames.filter((f) => f.len > f.capLen).length).toBe(cutCount);
+    expect(metaValue(object, 'corrections')).toBe(String(cutCount));
+    expect(result.stdout).toContain(`${cutCount} truncated lengths restored`);
+    const plain = join(dir, `${source}-fix.pcap`);
+    await decompressWithCli(object.path, plain);
+    expect(await count(plain, 'tcp')).toBe(truth.length);
+    expect(await count(plain, LOST)).toBe(0);
+  });
+
+  it('control: with --no-fix-truncated orig_len stays at the cut and tshark reports lost segments', async () => {
+    const store = join(dir, `store-${source}-nofix`);
+    const result = await runArchiveCli([outer], store, ['--sink', 'trunc', '--no-fix-truncated']);
+    expect(result.code).toBe(0);
+    const [object] = await listStore(store);
+    expect(object).toBeDefined();
+    const frames = await objectFrames(object!, dir);
+    expect(frames.every((f) => f.len === f.capLen)).toBe(true);
+    const plain = join(dir, `${source}-nofix.pcap`);
+    await decompressWithCli(object!.path, plain);
+    expect(await count(plain, LOST)).toBeGreaterThan(0);
+  });
+});
