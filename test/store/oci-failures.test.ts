@@ -162,6 +162,21 @@ describe('idempotent puts', () => {
   });
 });
 
+describe('local files', () => {
+  it('passes ENOENT through untouched for a file that is gone, without a request', async () => {
+    const file = archiveFile(dir, 'gone/x.pcap.gz', 100);
+    rmSync(file.filePath);
+    const before = standin.log.length;
+    await expect(opened.store.put(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(standin.log.length).toBe(before);
+  });
+
+  it('refuses a file whose size is not the one the request states', async () => {
+    const file = archiveFile(dir, 'short/x.pcap.gz', 100);
+    await expect(opened.store.put({ ...file, size: 101 })).rejects.toThrow(/holds 100 bytes, the put request says 101/);
+  });
+});
+
 describe('integrity', () => {
   it('has bytes that do not match Content-MD5 refused by the service, and stores nothing', async () => {
     const file = archiveFile(dir, 'corrupt/x.pcap.gz', 5000);

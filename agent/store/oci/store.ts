@@ -1,5 +1,6 @@
 // OCI Object Storage behind the project's ObjectStore contract, with the official SDK.
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type common from 'oci-common';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -87,6 +88,12 @@ export class OciObjectStore implements ObjectStore {
   }
 
   async put(request: PutRequest): Promise<PutResult> {
+    // Raw fs errors pass through (callers treat ENOENT as "evicted meanwhile"); a size that disagrees
+    // with the request would only be refused later, after the bytes went out.
+    const { size } = await stat(request.filePath);
+    if (size !== request.size) {
+      throw new StoreError(`${request.filePath} holds ${size} bytes, the put request says ${request.size}`, { retryable: false });
+    }
     const metadata = { ...request.metadata, [SHA256_KEY]: request.sha256 };
     if (request.size > this.multipartThreshold) {
       // Check first: re-sending hundreds of MiB only to learn at commit that the object exists is waste.
