@@ -210,6 +210,8 @@ async function main(): Promise<number> {
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const stats = await traffic.stop();
     console.log(`demo: ${stats.downloads} downloads, ${(stats.bytes / 1e6).toFixed(1)} MB; stopping the agent (SIGTERM: it packs and uploads the last capture too)`);
+    // Let the last connections finish closing (FIN/ACK) before the ground truth stops.
+    await new Promise((r) => setTimeout(r, 500));
     const truthStats = await Promise.all(truths.map((truth) => truth.stop()));
     const [status, body] = await agent.health();
     console.log(`demo: /health before stop: ${status} ${body.trim()}`);

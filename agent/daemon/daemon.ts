@@ -44,6 +44,8 @@ export class Daemon {
   private watcher: FSWatcher | undefined;
   private tick: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** Set once capture has stopped and its last files are in ready/: the pack loop may finish. */
+  private captureDrained = false;
   private capturePaused = false;
   private overQuota = false;
   private lastUsage: Record<Stage, StageUsage> | undefined;
@@ -131,7 +133,21 @@ export class Daemon {
   health(): HealthVerdict {
     const now = Date.now();
     const waiting = this.lastUsage?.outbox.files ?? 0;
-    this.health();
+    const since = waiting > 0 ? Math.max(this.waitingSince ?? now, this.uploader.lastSuccessAt ?? 0) : undefined;
+    this.lastHealth = evaluateHealth({
+      now,
+      tcpdumpRunning: this.capture.running,
+      capturePaused: this.capturePaused,
+      ...(this.current ? { currentFile: { createdAt: this.current.firstSeen, size: this.current.size, grewAt: this.current.grewAt } } : {}),
+      rotateSeconds: this.config.capture.rotateSeconds,
+      rotateBytes: this.config.capture.rotateMegabytes * 1e6,
+      overQuota: this.overQuota,
+      backlogObjects: waiting,
+      ...(since !== undefined ? { waitingSince: since } : {}),
+      healthyWithinSeconds: this.config.upload.healthyWithinSeconds,
+      shuttingDown: this.stopping,
+    });
+    this.metrics.healthy.set(this.lastHealth.ok ? 1 : 0);
     return this.lastHealth;
   }
 
@@ -179,6 +195,7 @@ export class Daemon {
     this.logger.info({ reason }, 'stopping: closing capture, then packing and uploading what is left');
     await this.capture.stop();
     await this.scanIncoming();
+    this.captureDrained = true;
     this.packWake?.();
     await this.packLoopDone;
     this.uploader.stop();
@@ -240,7 +257,7 @@ export class Daemon {
     {
       const ready = await this.spool.listReady();
       if (ready.length === 0) {
-        if (this.stopping) return true;
+        if (this.captureDrained) return true;
         await new Promise<void>((resolve) => {
           this.packWake = resolve;
           setTimeout(resolve, 2000);

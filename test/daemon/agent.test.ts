@@ -1,0 +1,183 @@
+/**
+ * The real agent (`vtap-archiver run`, built) in the sink namespace of the emulated VTAP
+ * (scripts/lab), checked against a ground-truth capture of the client veth with tshark:
+ * end to end, kill -9 at each step of the spool followed by a restart, and tcpdump dying.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireRoot } from '../../scripts/lab/netns.js';
+import { VtapLab } from '../../scripts/lab/vtap-lab.js';
+import { readArchive, startAgentInSink, type AgentInSink } from '../../scripts/demo.js';
+import { diffFrames, readFrames, type Frame } from '../support/tshark.js';
+import { LocalDirectoryStore } from '../../agent/store/local.js';
+
+const run = promisify(execFile);
+const BIN = resolve('bin/vtap-archiver.js');
+const VNI = 4321;
+
+/** zstd -d / gzip -d, the system tools: they fail on a truncated (partial) object. */
+async function decompress(file: string, out: string): Promise<void> {
+  if (file.endsWith('.zst')) await run('zstd', ['-d', '-q', '-f', '-o', out, file]);
+  else await run('sh', ['-c', 'gzip -d -c "$1" > "$2"', 'sh', file, out]);
+}
+
+async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Every frame in the archive, decompressed with the system tools and read by tshark. */
+async function archivedFrames(archiveDir: string, work: string): Promise<{ frames: Frame[]; names: string[] }> {
+  const store = new LocalDirectoryStore(archiveDir);
+  const frames: Frame[] = [];
+  const names: string[] = [];
+  for await (const info of store.list()) {
+    names.push(info.name);
+    expect(info.metadata.vni).toBe(String(VNI));
+    const plain = join(work, `object-${names.length}.pcap`);
+    // A partial object would fail here (truncated zstd/gzip stream).
+    await decompress(join(archiveDir, info.name), plain);
+    const mine = await readFrames(plain);
+    expect(mine.length).toBe(Number(info.metadata.packets));
+    frames.push(...mine);
+  }
+  return { frames, names };
+}
+
+async function spoolLeft(spoolDir: string): Promise<Record<string, string[]>> {
+  const left: Record<string, string[]> = {};
+  for (const stage of ['incoming', 'ready', 'processing', 'work', 'outbox']) {
+    const files = await readdir(join(spoolDir, stage)).catch(() => []);
+    if (files.length > 0) left[stage] = files;
+  }
+  return left;
+}
+
+async function status(spoolDir: string): Promise<{ code: number; stdout: string }> {
+  try {
+    const { stdout } = await run(process.execPath, [BIN, 'status', '--spool-dir', spoolDir]);
+    return { code: 0, stdout };
+  } catch (error) {
+    const e = error as { code: number; stdout: string };
+    return { code: e.code, stdout: e.stdout };
+  }
+}
+
+describe('vtap-archiver run in the emulated VTAP', () => {
+  let lab: VtapLab;
+  let root: string;
+  let port = 9790;
+
+  beforeAll(async () => {
+    requireRoot('the agent end-to-end tests');
+    root = await mkdtemp(join(tmpdir(), 'vd-agent-'));
+    lab = await VtapLab.start({ sources: [{ vni: VNI }] });
+  });
+
+  afterAll(async () => {
+    await lab?.stop();
+    if (root && !process.env.KEEP) await rm(root, { recursive: true, force: true });
+  });
+
+  /** Traffic with a ground truth around it; returns the client veth's frames. */
+  async function traffic(dir: string, rounds: number): Promise<Frame[]> {
+    const truthFile = join(dir, 'truth.pcap');
+    const truth = await lab.startGroundTruth(truthFile);
+    await lab.startTraffic({ rounds }).done;
+    // curl returns with the data; the connection's FIN/ACK exchange follows a few ms later.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await truth.stop()).droppedByKernel).toBe(0);
+    return readFrames(truthFile);
+  }
+
+  it('archives every packet the client veth saw, decapsulated and byte-identical, nothing extra (gzip)', async () => {
+    const dir = await mkdtemp(join(root, 'e2e-'));
+    const agent = await startAgentInSink(lab.sink, { dir, iface: lab.sinkIf, compress: 'gzip', port: (port += 1), rotateMegabytes: 1 });
+    const truth = await traffic(dir, 2);
+    expect(truth.length).toBeGreaterThan(500);
+    const running = await status(agent.spoolDir);
+    expect(running.code).toBe(0);
+    expect(running.stdout).toMatch(/agent: +running/);
+    expect(await agent.stop()).toBe(0);
+
+    const { frames, names } = await archivedFrames(agent.archiveDir, dir);
+    expect(names.every((name) => name.endsWith('.pcap.gz'))).toBe(true);
+    expect(names.length).toBeGreaterThan(1); // rotation by size worked
+    expect(frames.length).toBe(truth.length);
+    expect(diffFrames(frames, truth)).toMatchObject({ missingCount: 0, extraCount: 0 });
+    expect(await spoolLeft(agent.spoolDir)).toEqual({});
+    const stopped = await status(agent.spoolDir);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stdout).toMatch(/stopped cleanly/);
+    expect(stopped.stdout).toMatch(/last upload: +captures\//);
+  });
+
+  // Each point is a state the spool can be in when the power goes: a capture claimed for packing,
+  // objects packed but not in the outbox, an object in the outbox without its sidecar, an object
+  // stored but not yet marked uploaded.
+  it.each(['processing', 'packed', 'moving', 'put'])('kill -9 at "%s", then restart: nothing lost, nothing twice, nothing partial', async (point) => {
+    const dir = await mkdtemp(join(root, `kill-${point}-`));
+    const options = { dir, iface: lab.sinkIf, port: (port += 1), rotateMegabytes: 1, rotateSeconds: 2 };
+    const first = await startAgentInSink(lab.sink, { ...options, env: { VTAP_ARCHIVER_TEST_HOLD: point } });
+    const truth = await traffic(dir, 2);
+    const marker = join(first.spoolDir, `held-${point}`);
+    await waitFor(() => existsSync(marker), 30_000, `the agent to reach "${point}"`);
+    await first.kill9();
+    const before = await spoolLeft(first.spoolDir);
+    if (point === 'processing' || point === 'packed' || point === 'moving') expect(before.processing).toHaveLength(1);
+    if (point === 'moving') expect(before.outbox?.some((file) => !file.endsWith('.json'))).toBe(true);
+
+    // The killed agent's tcpdump is still running; the new agent must stop it and recover everything.
+    const second: AgentInSink = await startAgentInSink(lab.sink, { ...options, reuse: true });
+    expect(await second.stop()).toBe(0);
+    const log = await readFile(second.logFile, 'utf8');
+    expect(log).toMatch(/stopping a tcpdump left over by a previous agent/);
+    expect(log).toMatch(/"msg":"spool recovered"/);
+    if (point === 'put') expect(log).toMatch(/"alreadyPresent":true/);
+
+    const { frames, names } = await archivedFrames(second.archiveDir, dir);
+    expect(new Set(names).size).toBe(names.length);
+    expect(diffFrames(frames, truth)).toMatchObject({ missingCount: 0, extraCount: 0 });
+    expect(frames.length).toBe(truth.length);
+    expect(await spoolLeft(second.spoolDir)).toEqual({});
+    // No temp or half-written files in the store either.
+    const objects = await readArchive(second.archiveDir, false);
+    expect(objects.length).toBe(names.length);
+  });
+
+  it('restarts a dying tcpdump: health goes red, then green, and the restart is counted', async () => {
+    const dir = await mkdtemp(join(root, 'tcpdump-'));
+    const agent = await startAgentInSink(lab.sink, { dir, iface: lab.sinkIf, port: (port += 1) });
+    try {
+      const state = () => readFile(join(agent.spoolDir, 'state.json'), 'utf8').then((text) => JSON.parse(text) as { tcpdump: { pid?: number } });
+      await waitFor(async () => (await state()).tcpdump.pid !== undefined, 5000, 'tcpdump pid in state.json');
+      const pid = (await state()).tcpdump.pid!;
+      process.kill(pid, 'SIGKILL');
+      const seen: Array<[number, string]> = [];
+      await waitFor(async () => {
+        const answer = await agent.health();
+        seen.push(answer);
+        return seen.some(([code]) => code === 503) && answer[0] === 200;
+      }, 20_000, 'health to go red, then green');
+      const red = seen.find(([code]) => code === 503);
+      expect(red?.[1]).toMatch(/tcpdump is not running/);
+      expect(await agent.metrics()).toMatch(/^vtap_archiver_tcpdump_restarts_total 1$/m);
+      await waitFor(async () => ![undefined, pid].includes((await state()).tcpdump.pid), 5000, 'the new tcpdump in state.json');
+      const after = await state();
+      expect(after.tcpdump.pid).not.toBe(pid);
+      expect(existsSync(`/proc/${after.tcpdump.pid}`)).toBe(true);
+      expect(await readFile(agent.logFile, 'utf8')).toMatch(/tcpdump exited \(code -, signal SIGKILL\)/);
+    } finally {
+      expect(await agent.stop()).toBe(0);
+    }
+  });
+});
