@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -56,9 +56,28 @@ export class LocalDirectoryStore implements ObjectStore {
       timeCreated: new Date().toISOString(),
     };
     const temp = `${dirname(target)}/${TEMP_MARK}${randomBytes(6).toString('hex')}`;
+    await this.placeCopy(request, temp);
+    await writeFileAtomic(`${target}${META_SUFFIX}`, JSON.stringify(meta, null, 2));
+    await rename(temp, target);
+    await fsyncDir(dirname(target));
+    return { name: request.name, size: request.size, alreadyPresent: false };
+  }
+
+  /**
+   * Puts the request's bytes at `temp`. A hard link costs nothing and cannot change the bytes (the
+   * packer already fsynced them); across file systems the file is copied, fsynced and re-hashed,
+   * as a real service checks Content-MD5, so bytes changed on the way are never stored.
+   */
+  private async placeCopy(request: PutRequest, temp: string): Promise<void> {
+    try {
+      await link(request.filePath, temp);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error;
+    }
     await copyFile(request.filePath, temp);
     await fsyncFile(temp);
-    // Check what landed, as a real service checks Content-MD5: never store bytes that changed on the way.
     const copied = await hashFile(temp);
     if (copied.sha256 !== request.sha256 || copied.size !== request.size) {
       await rm(temp, { force: true });
@@ -66,10 +85,6 @@ export class LocalDirectoryStore implements ObjectStore {
         `copy of ${request.filePath} does not match its checksum (got ${copied.size} bytes, sha256 ${copied.sha256})`,
       );
     }
-    await writeFileAtomic(`${target}${META_SUFFIX}`, JSON.stringify(meta, null, 2));
-    await rename(temp, target);
-    await fsyncDir(dirname(target));
-    return { name: request.name, size: request.size, alreadyPresent: false };
   }
 
   private compareExisting(request: PutRequest, existing: ObjectInfo): PutResult {
