@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { AGENT_VERSION } from './version.js';
 import { EXIT_USAGE, UsageError } from './usage-error.js';
 import { registerArchiveCommand } from './commands/archive.js';
+import { registerFetchCommand } from './commands/fetch.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerVtaps } from './commands/vtaps.js';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .exitOverride();
   registerArchiveCommand(program);
+  registerFetchCommand(program);
   registerRun(program);
   registerStatus(program);
   registerVtaps(program);
