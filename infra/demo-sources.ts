@@ -4,17 +4,10 @@ import { CoreInstance } from './.gen/oci/core-instance/index.js';
 import { DataOciCoreVnicAttachments } from './.gen/oci/data-oci-core-vnic-attachments/index.js';
 import { METADATA } from './agent-config.js';
 import type { CloudInit } from './cloud-init.js';
-import { flexOnly, oracleLinuxImageId } from './images.js';
+import { demoInstanceBase, type HostProps } from './images.js';
 import { address } from './refs.js';
-import type { Variables } from './variables.js';
 
-export interface DemoSourcesProps {
-  readonly vars: Variables;
-  readonly compartmentId: string;
-  readonly namePrefix: string;
-  readonly availabilityDomain: string;
-  readonly subnetId: string;
-  readonly nsgId: string;
+export interface DemoSourcesProps extends HostProps {
   readonly cloudInit: CloudInit;
   readonly kitUrl: string;
   readonly fileServerIp: string;
@@ -33,21 +26,11 @@ export class DemoSources extends Construct {
   constructor(scope: Construct, id: string, props: DemoSourcesProps) {
     super(scope, id);
     const { vars, compartmentId, namePrefix } = props;
-    const imageId = oracleLinuxImageId(this, 'image', compartmentId, vars.string('demo_shape'), vars.string('oracle_linux_version'));
-    const count = TerraformCount.of(vars.number('demo_source_count'));
     this.instances = new CoreInstance(this, 'instance', {
-      count,
-      compartmentId,
-      availabilityDomain: props.availabilityDomain,
+      ...demoInstanceBase(this, props),
+      count: TerraformCount.of(vars.number('demo_source_count')),
       displayName: `${namePrefix}-source-\${count.index}`,
-      shape: vars.string('demo_shape'),
-      shapeConfig: {
-        ocpus: flexOnly(vars.ref('demo_shape'), vars.ref('demo_ocpus')),
-        memoryInGbs: flexOnly(vars.ref('demo_shape'), vars.ref('demo_memory_gbs')),
-      },
-      sourceDetails: { sourceType: 'image', sourceId: imageId },
       createVnicDetails: { subnetId: props.subnetId, assignPublicIp: 'false', nsgIds: [props.nsgId], hostnameLabel: 'source-${count.index}' },
-      instanceOptions: { areLegacyImdsEndpointsDisabled: true },
       metadata: {
         ssh_authorized_keys: vars.string('ssh_public_key'),
         user_data: props.cloudInit.userData('source'),

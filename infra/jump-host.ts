@@ -3,17 +3,10 @@ import { Construct } from 'constructs';
 import { CoreInstance } from './.gen/oci/core-instance/index.js';
 import { METADATA } from './agent-config.js';
 import type { CloudInit } from './cloud-init.js';
-import { flexOnly, oracleLinuxImageId } from './images.js';
+import { demoInstanceBase, type HostProps } from './images.js';
 import { address } from './refs.js';
-import type { Variables } from './variables.js';
 
-export interface JumpHostProps {
-  readonly vars: Variables;
-  readonly compartmentId: string;
-  readonly namePrefix: string;
-  readonly availabilityDomain: string;
-  readonly subnetId: string;
-  readonly nsgId: string;
+export interface JumpHostProps extends HostProps {
   readonly cloudInit: CloudInit;
   readonly kitUrl: string;
 }
@@ -30,21 +23,12 @@ export class JumpHost extends Construct {
 
   constructor(scope: Construct, id: string, props: JumpHostProps) {
     super(scope, id);
-    const { vars, compartmentId, namePrefix } = props;
-    const imageId = oracleLinuxImageId(this, 'image', compartmentId, vars.string('demo_shape'), vars.string('oracle_linux_version'));
+    const { vars, namePrefix } = props;
     this.instance = new CoreInstance(this, 'instance', {
+      ...demoInstanceBase(this, props),
       count: Token.asNumber(`\${${vars.ref('create_jump_host')} ? 1 : 0}`),
-      compartmentId,
-      availabilityDomain: props.availabilityDomain,
       displayName: `${namePrefix}-jump`,
-      shape: vars.string('demo_shape'),
-      shapeConfig: {
-        ocpus: flexOnly(vars.ref('demo_shape'), vars.ref('demo_ocpus')),
-        memoryInGbs: flexOnly(vars.ref('demo_shape'), vars.ref('demo_memory_gbs')),
-      },
-      sourceDetails: { sourceType: 'image', sourceId: imageId },
       createVnicDetails: { subnetId: props.subnetId, assignPublicIp: 'true', nsgIds: [props.nsgId], hostnameLabel: 'jump' },
-      instanceOptions: { areLegacyImdsEndpointsDisabled: true },
       metadata: {
         ssh_authorized_keys: vars.string('ssh_public_key'),
         user_data: props.cloudInit.userData('file-server'),

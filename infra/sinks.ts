@@ -3,16 +3,9 @@ import { Construct } from 'constructs';
 import { AutoscalingAutoScalingConfiguration } from './.gen/oci/autoscaling-auto-scaling-configuration/index.js';
 import { CoreInstanceConfiguration } from './.gen/oci/core-instance-configuration/index.js';
 import { CoreInstancePool } from './.gen/oci/core-instance-pool/index.js';
-import { flexOnly, oracleLinuxImageId } from './images.js';
-import type { Variables } from './variables.js';
+import { flexOnly, oracleLinuxImageId, type HostProps } from './images.js';
 
-export interface SinksProps {
-  readonly vars: Variables;
-  readonly compartmentId: string;
-  readonly namePrefix: string;
-  readonly availabilityDomain: string;
-  readonly subnetId: string;
-  readonly nsgId: string;
+export interface SinksProps extends HostProps {
   readonly metadata: Record<string, string>;
   readonly definedTags: Record<string, string>;
   readonly nlbId: string;

@@ -7,7 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import { UsageError } from '../usage-error.js';
-import { createSdkApi, type VtapApi } from '../vtaps/api.js';
+import { createSdkApi, type VtapApi, type VtapInfo } from '../vtaps/api.js';
 import { healthLines, vtapTable } from '../vtaps/format.js';
 import {
   DEFAULT_BACKEND_SET,
@@ -78,6 +78,23 @@ function withCommonOptions(command: Command): Command {
     .addOption(new Option('--endpoint <url>', 'service endpoint override (tests)').hideHelp());
 }
 
+/** The deployment's VTAPs, after checking the flags (usage errors first, before any config is read). */
+async function found(flags: VtapsFlags): Promise<{ client: VtapApi; vtaps: VtapInfo[] }> {
+  const chosen = selection(flags);
+  const client = await api(flags);
+  return { client, vtaps: await selectVtaps(client, chosen) };
+}
+
+/** Starts (after the optional health wait) or stops, then prints the VTAPs as OCI reports them. */
+async function switchVtaps(flags: VtapsFlags, enabled: boolean): Promise<void> {
+  const { client, vtaps } = await found(flags);
+  const t = timing(flags);
+  if (enabled && flags.waitHealthy) await waitForHealthySinks(client, vtaps, flags.backendSet, t);
+  const after = await setVtaps(client, vtaps, enabled, t);
+  process.stdout.write(flags.json ? `${JSON.stringify({ vtaps: after }, null, 2)}\n` : `${vtapTable(after)}\n`);
+  if (enabled) t.log('running. Keep start_vtaps = true in the stack, or a later apply stops them again.');
+}
+
 export function registerVtaps(program: Command): void {
   const vtaps = program
     .command('vtaps')
@@ -86,38 +103,19 @@ export function registerVtaps(program: Command): void {
   withCommonOptions(vtaps.command('status'))
     .description('list the deployment\'s VTAPs (VNI, state, running) and the health of the sinks behind their NLB')
     .action(async (flags: VtapsFlags) => {
-      const chosen = selection(flags);
-      const client = await api(flags);
-      const found = await selectVtaps(client, chosen);
-      const health = await sinkHealth(client, found, flags.backendSet);
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ vtaps: found, sinks: Object.fromEntries(health) }, null, 2)}\n`);
-      } else {
-        process.stdout.write(`${vtapTable(found)}\n${healthLines(health, flags.backendSet).join('\n')}\n`);
-      }
+      const { client, vtaps: list } = await found(flags);
+      const health = await sinkHealth(client, list, flags.backendSet);
+      process.stdout.write(flags.json
+        ? `${JSON.stringify({ vtaps: list, sinks: Object.fromEntries(health) }, null, 2)}\n`
+        : `${vtapTable(list)}\n${healthLines(health, flags.backendSet).join('\n')}\n`);
     });
 
   withCommonOptions(vtaps.command('start'))
     .description('start the VTAPs (mirroring begins) and wait until OCI reports them running')
     .option('--wait-healthy', 'first wait until the NLB reports every sink healthy')
-    .action(async (flags: VtapsFlags) => {
-      const chosen = selection(flags);
-      const client = await api(flags);
-      const found = await selectVtaps(client, chosen);
-      const t = timing(flags);
-      if (flags.waitHealthy) await waitForHealthySinks(client, found, flags.backendSet, t);
-      const after = await setVtaps(client, found, true, t);
-      process.stdout.write(flags.json ? `${JSON.stringify({ vtaps: after }, null, 2)}\n` : `${vtapTable(after)}\n`);
-      t.log('running. Keep start_vtaps = true in the stack, or a later apply stops them again.');
-    });
+    .action((flags: VtapsFlags) => switchVtaps(flags, true));
 
   withCommonOptions(vtaps.command('stop'))
     .description('stop the VTAPs (mirroring ends; sinks keep archiving what they have)')
-    .action(async (flags: VtapsFlags) => {
-      const chosen = selection(flags);
-      const client = await api(flags);
-      const found = await selectVtaps(client, chosen);
-      const after = await setVtaps(client, found, false, timing(flags));
-      process.stdout.write(flags.json ? `${JSON.stringify({ vtaps: after }, null, 2)}\n` : `${vtapTable(after)}\n`);
-    });
+    .action((flags: VtapsFlags) => switchVtaps(flags, false));
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runVtapArchiver as runCli } from '../support/vtap-standin/run-cli.js';
+import { runCli } from '../support/cli.js';
 import { makeApiKey } from '../support/oci-standin/credentials.js';
 import { VtapStandin, type BackendSetHealthState, type StandinVtap } from '../support/vtap-standin/server.js';
 
