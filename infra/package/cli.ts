@@ -10,7 +10,7 @@ export async function run(root: string, argv: string[]): Promise<void> {
   if (command === 'synth') {
     const kit = await buildKit(root);
     const stackDir = synthStack(root, process.env.CDKTF_OUTDIR ?? target ?? 'cdktf.out', kit);
-    console.error(`synth: ${stackDir}`);
+    console.log(`synth: ${stackDir}`);
   } else if (command === 'package') {
     const result = await packageStack(root, target);
     console.log(`package: ${result.zipFile} (${result.entries.length} files; kit ${result.kit.objectName})`);
