@@ -35,7 +35,8 @@ export interface OutboxEntry {
   name: string;
   size: number;
   sha256: string;
-  md5: string;
+  /** Present only in sidecars of older agents; stores compute MD5 when they need it. */
+  md5?: string;
   contentType: string;
   metadata: Record<string, string>;
   packets: number;
@@ -234,7 +235,7 @@ export class Spool {
       name: String(raw.name),
       size: Number(raw.size),
       sha256: String(raw.sha256),
-      md5: String(raw.md5),
+      ...(typeof raw.md5 === 'string' ? { md5: raw.md5 } : {}),
       contentType: String(raw.contentType ?? 'application/octet-stream'),
       metadata,
       packets: Number(raw.packets ?? 0),

@@ -98,7 +98,7 @@ export class Uploader {
         filePath: entry.objectPath,
         size: entry.size,
         sha256: entry.sha256,
-        md5: entry.md5,
+        ...(entry.md5 ? { md5: entry.md5 } : {}),
         contentType: entry.contentType,
         metadata: entry.metadata,
       });

@@ -5,13 +5,13 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireRoot } from '../../scripts/lab/netns.js';
-import { VtapLab } from '../../scripts/lab/vtap-lab.js';
+import { VtapLab, type PayloadName } from '../../scripts/lab/vtap-lab.js';
 import { readArchive, startAgentInSink, type AgentInSink } from '../../scripts/demo.js';
 import { diffFrames, readFrames, type Frame } from '../support/tshark.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
@@ -89,10 +89,10 @@ describe('vtap-archiver run in the emulated VTAP', () => {
   });
 
   /** Traffic with a ground truth around it; returns the client veth's frames. */
-  async function traffic(dir: string, rounds: number): Promise<Frame[]> {
+  async function traffic(dir: string, rounds: number, files?: PayloadName[]): Promise<Frame[]> {
     const truthFile = join(dir, 'truth.pcap');
     const truth = await lab.startGroundTruth(truthFile);
-    await lab.startTraffic({ rounds }).done;
+    await lab.startTraffic({ rounds, ...(files ? { files } : {}) }).done;
     // curl returns with the data; the connection's FIN/ACK exchange follows a few ms later.
     await new Promise((r) => setTimeout(r, 500));
     expect((await truth.stop()).droppedByKernel).toBe(0);
@@ -104,6 +104,13 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     const agent = await startAgentInSink(lab.sink, { dir, iface: lab.sinkIf, compress: 'gzip', port: (port += 1), rotateMegabytes: 1 });
     const truth = await traffic(dir, 2);
     expect(truth.length).toBeGreaterThan(500);
+    // tcpdump's own counters (SIGUSR1 statistics) and the packer's per-VNI counts reach /metrics.
+    await waitFor(async () => /^vtap_archiver_capture_packets_total [1-9]/m.test(await agent.metrics()), 15_000, 'tcpdump statistics in /metrics');
+    const metrics = await agent.metrics();
+    expect(metrics).toMatch(/^vtap_archiver_kernel_drops_total 0$/m);
+    expect(metrics).toMatch(new RegExp(`^vtap_archiver_source_packets_total\\{source="vxlan-${VNI}"\\} [1-9]`, 'm'));
+    expect(metrics).toMatch(/^vtap_archiver_compression_ratio [1-9]/m);
+    expect(metrics).toMatch(/^vtap_archiver_healthy 1$/m);
     const running = await status(agent.spoolDir);
     expect(running.code).toBe(0);
     expect(running.stdout).toMatch(/agent: +running/);
@@ -152,6 +159,84 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     // No temp or half-written files in the store either.
     const objects = await readArchive(second.archiveDir, false);
     expect(objects.length).toBe(names.length);
+  });
+
+  /** Takes the local store away (its directory replaced by a file), and gives it back. */
+  async function storeOutage(archiveDir: string): Promise<() => Promise<void>> {
+    await rename(archiveDir, `${archiveDir}.away`);
+    await writeFile(archiveDir, 'the store is unavailable\n');
+    return async () => {
+      await rm(archiveDir);
+      await rename(`${archiveDir}.away`, archiveDir);
+    };
+  }
+
+  function metric(text: string, name: string): number {
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{'))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  }
+
+  it('store unavailable for a while: the backlog grows, health turns red, then it drains and nothing is lost', async () => {
+    const dir = await mkdtemp(join(root, 'outage-'));
+    const agent = await startAgentInSink(lab.sink, {
+      dir, iface: lab.sinkIf, port: (port += 1), rotateMegabytes: 1,
+      extra: { upload: { maxBackoffSeconds: 1, healthyWithinSeconds: 3, shutdownSeconds: 20 } },
+    });
+    const restore = await storeOutage(agent.archiveDir);
+    const truth = await traffic(dir, 2);
+    await waitFor(async () => (await agent.health())[0] === 503, 15_000, 'health to turn red');
+    expect((await agent.health())[1]).toMatch(/store accepted no upload for \d+ s with \d+ objects waiting/);
+    const during = await agent.metrics();
+    expect(metric(during, 'vtap_archiver_backlog_files')).toBeGreaterThanOrEqual(1);
+    expect(metric(during, 'vtap_archiver_upload_errors_total')).toBeGreaterThanOrEqual(2);
+    expect(metric(during, 'vtap_archiver_objects_archived_total')).toBe(0);
+    const waiting = (await readdir(join(agent.spoolDir, 'outbox'))).filter((f) => f.endsWith('.json')).length;
+    expect(waiting).toBeGreaterThanOrEqual(1);
+
+    await restore();
+    await waitFor(async () => (await agent.health())[0] === 200, 15_000, 'health to turn green again');
+    await waitFor(async () => (await readdir(join(agent.spoolDir, 'outbox'))).length === 0, 15_000, 'the backlog to drain');
+    expect(metric(await agent.metrics(), 'vtap_archiver_objects_archived_total')).toBeGreaterThanOrEqual(waiting);
+    expect(await agent.stop()).toBe(0);
+    const { frames } = await archivedFrames(agent.archiveDir, dir);
+    expect(diffFrames(frames, truth)).toMatchObject({ missingCount: 0, extraCount: 0 });
+  });
+
+  it('quota reached while the store is down: evict-oldest applies, and metrics and logs count exactly what was lost', async () => {
+    const dir = await mkdtemp(join(root, 'quota-'));
+    const agent = await startAgentInSink(lab.sink, {
+      // gzip's 32 KiB window cannot fold the repeated random downloads, so objects stay as large as captures.
+      dir, iface: lab.sinkIf, port: (port += 1), rotateMegabytes: 1, quotaMegabytes: 1.5, compress: 'gzip',
+      extra: { upload: { maxBackoffSeconds: 1, shutdownSeconds: 20 } },
+    });
+    const restore = await storeOutage(agent.archiveDir);
+    // Random payloads: the objects are as large as the captures, so the backlog outgrows 1.5 MB.
+    const truth = await traffic(dir, 8, ['random.bin']);
+    await waitFor(async () => metric(await agent.metrics(), 'vtap_archiver_evicted_files_total') > 0, 15_000, 'an eviction');
+    // Let the last capture be packed (the quota may evict more), then read the loss and let the store back.
+    await new Promise((r) => setTimeout(r, 3000));
+    await restore();
+    await waitFor(async () => (await readdir(join(agent.spoolDir, 'outbox'))).length === 0, 15_000, 'the backlog to drain');
+    const metrics = await agent.metrics();
+    expect(await agent.stop()).toBe(0);
+
+    const lostPackets = metric(metrics, 'vtap_archiver_evicted_packets_total');
+    const lostFiles = metric(metrics, 'vtap_archiver_evicted_files_total');
+    expect(lostPackets).toBeGreaterThan(0);
+    const log = (await readFile(agent.logFile, 'utf8')).split('\n').filter((line) => line.includes('"evicted":'));
+    expect(log).toHaveLength(lostFiles);
+    const loggedPackets = log.reduce((sum, line) => sum + (JSON.parse(line) as { evicted: { packets: number } }).evicted.packets, 0);
+    expect(loggedPackets).toBe(lostPackets);
+    // What was kept is exactly the truth minus what was reported lost: nothing extra, nothing silently missing.
+    const { frames } = await archivedFrames(agent.archiveDir, dir);
+    const diff = diffFrames(frames, truth);
+    expect(diff.extraCount).toBe(0);
+    expect(diff.missingCount).toBe(lostPackets);
+    expect(frames.length + lostPackets).toBe(truth.length);
+    const final = JSON.parse(await readFile(join(agent.spoolDir, 'state.json'), 'utf8')) as { totals: { evictedPackets: number } };
+    expect(final.totals.evictedPackets).toBe(lostPackets);
   });
 
   it('restarts a dying tcpdump: health goes red, then green, and the restart is counted', async () => {
