@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type common from 'oci-common';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { md5OfFile } from '../checksum.js';
 import { ObjectConflictError, StoreError } from '../errors.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutRequest, PutResult } from '../store.js';
 import { attemptSdkCall, deadlineFor } from './attempt.js';
@@ -26,6 +27,7 @@ function byteRange(range: ByteRange): common.Range {
   return { startByte: range.start, endByte: range.end ?? '' } as unknown as common.Range;
 }
 const SHA256_KEY = 'sha256';
+const LIST_HEAD_PARALLEL = 8;
 
 export interface StaleUploadFilter {
   /** Only uploads of objects this returns true for (e.g. names carrying this sink's token). */
@@ -114,6 +116,8 @@ export class OciObjectStore implements ObjectStore {
       this.logger({ level: 'info', msg: 'uploaded', object: request.name, size: request.size, multipart: true });
       return { name: request.name, size: request.size, alreadyPresent: false };
     }
+    // Content-MD5 makes the service refuse bytes corrupted on the way.
+    const contentMD5 = request.md5 ?? (await md5OfFile(request.filePath));
     try {
       await this.call('PutObject', request.name, request.size, () =>
         this.client.putObject({
@@ -123,7 +127,7 @@ export class OciObjectStore implements ObjectStore {
           // A new stream per attempt: a retried request must send the whole file again.
           putObjectBody: createReadStream(request.filePath),
           contentLength: request.size,
-          contentMD5: request.md5,
+          contentMD5,
           contentType: request.contentType,
           ifNoneMatch: '*',
           opcMeta: metadata,
@@ -167,15 +171,19 @@ export class OciObjectStore implements ObjectStore {
           fields: 'name,size,timeCreated,md5',
           limit: 1000,
         }));
-      for (const summary of page.listObjects.objects) {
-        if (this.listMetadata) {
-          const info = await this.head(summary.name);
-          if (info) yield info;
-          continue;
-        }
-        const info: ObjectInfo = { name: summary.name, size: Number(summary.size ?? 0), metadata: {} };
-        if (summary.timeCreated) info.timeCreated = new Date(summary.timeCreated);
-        yield info;
+      const summaries = page.listObjects.objects;
+      // ListObjects carries no metadata: head the objects, a few at a time, in name order.
+      for (let from = 0; from < summaries.length; from += LIST_HEAD_PARALLEL) {
+        const batch = summaries.slice(from, from + LIST_HEAD_PARALLEL);
+        const infos = this.listMetadata
+          ? await Promise.all(batch.map((summary) => this.head(summary.name)))
+          : batch.map((summary) => {
+            const info: ObjectInfo = { name: summary.name, size: Number(summary.size ?? 0), metadata: {} };
+            if (summary.timeCreated) info.timeCreated = new Date(summary.timeCreated);
+            return info;
+          });
+        // An object deleted between the listing and its head is simply not listed.
+        for (const info of infos) if (info) yield info;
       }
       start = page.listObjects.nextStartWith;
       if (!start) return;
