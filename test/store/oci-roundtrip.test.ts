@@ -118,9 +118,9 @@ describe.each(modes)('OciObjectStore with $auth', ({ principal }) => {
       const name = `paged/${String(i).padStart(5, '0')}.gz`;
       bucket.objects.set(name, { ...template, name });
     }
+    const { store: quick } = await reopen({ listMetadata: false });
     const before = standin.requests('ListObjects').length;
     const names: string[] = [];
-    const { store: quick } = await reopen({ listMetadata: false });
     for await (const info of quick.list({ prefix: 'paged/' })) names.push(info.name);
     expect(names).toHaveLength(1003);
     expect(names[1002]).toBe('paged/01002.gz');
