@@ -13,17 +13,14 @@ export interface CompressedFile {
   tempPath: string;
   size: number;
   sha256: string;
-  md5: string;
 }
 
-/** Hashes what passes through: sha256 for our metadata, MD5 for the object store's Content-MD5. */
+/** Hashes what passes through: the sha256 names the object and travels in its metadata. */
 class HashTap extends Transform {
   readonly sha256 = createHash('sha256');
-  readonly md5 = createHash('md5');
   size = 0;
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.sha256.update(chunk);
-    this.md5.update(chunk);
     this.size += chunk.length;
     callback(null, chunk);
   }
@@ -68,7 +65,6 @@ export class CompressedFileWriter {
       tempPath: this.tempPath,
       size: this.tap.size,
       sha256: this.tap.sha256.digest('hex'),
-      md5: this.tap.md5.digest('base64'),
     };
   }
 

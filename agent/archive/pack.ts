@@ -206,7 +206,6 @@ async function finishObject(stream: ArchiveStream, context: FinishContext): Prom
     filePath,
     size: compressed.size,
     sha256: compressed.sha256,
-    md5: compressed.md5,
     contentType: CODEC_CONTENT_TYPE[context.codec],
     metadata,
     source: stream.source,

@@ -36,7 +36,6 @@ export interface PackedObject {
   filePath: string;
   size: number;
   sha256: string;
-  md5: string;
   contentType: string;
   /** Archive metadata as stored with the object (packets, first-time, vni, codec, sha256, ...). */
   metadata: Record<string, string>;

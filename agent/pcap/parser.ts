@@ -88,9 +88,31 @@ export class PcapParser {
     if (this.stopped) return;
     let buf = chunk;
     if (this.carry.length > 0) {
-      buf = Buffer.concat([this.carry, chunk]);
-      this.carry = Buffer.alloc(0);
+      // Complete the record that straddles the boundary from just the bytes it needs, instead of
+      // copying the whole chunk behind the carry (that copy cost as much as parsing everything).
+      const needed = this.carryNeeds();
+      if (needed > 0 && this.carry.length + chunk.length > needed) {
+        const take = needed - this.carry.length;
+        this.processBuffer(Buffer.concat([this.carry, chunk.subarray(0, take)]));
+        this.carry = Buffer.alloc(0);
+        if (this.stopped) return;
+        buf = chunk.subarray(take);
+      } else {
+        buf = Buffer.concat([this.carry, chunk]);
+        this.carry = Buffer.alloc(0);
+      }
     }
+    this.processBuffer(buf);
+  }
+
+  /** Bytes the carried partial record needs in all (header + data), or 0 when its header is incomplete. */
+  private carryNeeds(): number {
+    if (!this.header || this.carry.length < RECORD_HEADER_LENGTH) return 0;
+    const incl = this.header.littleEndian ? this.carry.readUInt32LE(8) : this.carry.readUInt32BE(8);
+    return RECORD_HEADER_LENGTH + incl;
+  }
+
+  private processBuffer(buf: Buffer): void {
     let pos = 0;
     if (!this.header) {
       if (buf.length < GLOBAL_HEADER_LENGTH) {

@@ -14,7 +14,6 @@ const TEMP_MARK = '.tmp-';
 interface StoredMeta {
   size: number;
   sha256: string;
-  md5: string;
   contentType: string;
   metadata: Record<string, string>;
   timeCreated: string;
@@ -50,7 +49,6 @@ export class LocalDirectoryStore implements ObjectStore {
     const meta: StoredMeta = {
       size: request.size,
       sha256: request.sha256,
-      md5: request.md5,
       contentType: request.contentType,
       metadata: request.metadata,
       timeCreated: new Date().toISOString(),

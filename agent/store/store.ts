@@ -33,8 +33,12 @@ export interface PutRequest {
   size: number;
   /** Hex sha256 of the file, compared when the name already exists. */
   sha256: string;
-  /** Base64 MD5 of the file, sent so the service refuses bytes corrupted in transit. */
-  md5: string;
+  /**
+   * Base64 MD5 of the file, for stores whose protocol sends Content-MD5. Optional: the packer does
+   * not compute it (MD5 costs more than the compression it follows); such a store computes it
+   * itself (see md5OfFile) while it reads the file to send it.
+   */
+  md5?: string;
   contentType: string;
   metadata: Record<string, string>;
 }

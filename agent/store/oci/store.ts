@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import type common from 'oci-common';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { md5OfFile } from '../checksum.js';
-import { ObjectConflictError, StoreError } from '../errors.js';
+import { ObjectConflictError, StoreConfigurationError, StoreError } from '../errors.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutRequest, PutResult } from '../store.js';
 import { attemptSdkCall, deadlineFor } from './attempt.js';
 import { buildAuthProvider, tokenRenewer } from './auth.js';
@@ -71,10 +71,15 @@ export class OciObjectStore implements ObjectStore {
   static async open(options: OciStoreOptions): Promise<OciObjectStore> {
     const logger = options.logger ?? silentLogger;
     const provider = await quietly(logger, () => buildAuthProvider(options.auth)).catch((error: unknown) => {
-      throw new StoreError(`OCI authentication (${options.auth.kind}) could not be set up: ${(error as Error)?.message ?? error}`,
-        { retryable: options.auth.kind === 'instance-principal', cause: error });
+      const message = `OCI authentication (${options.auth.kind}) could not be set up: ${(error as Error)?.message ?? error}`;
+      // A config file is wrong until someone fixes it; instance metadata can be briefly unreachable.
+      throw options.auth.kind === 'config-file'
+        ? new StoreConfigurationError(message, error)
+        : new StoreError(message, { retryable: true, cause: error });
     });
-    const region = await resolveRegion(options, provider);
+    const region = await resolveRegion(options, provider).catch((error: unknown) => {
+      throw new StoreConfigurationError(`OCI region unknown: ${(error as Error)?.message ?? error}`, error);
+    });
     const client = createClient(provider, region, options.endpoint);
     const renewToken = tokenRenewer(provider);
     const retry = { ...defaultRetryPolicy, ...options.retry };
