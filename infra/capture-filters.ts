@@ -1,6 +1,9 @@
 /**
  * Capture filter rules as data. A VTAP capture filter holds 1..10 ordered first-match rules; each
  * preset becomes one filter, and the `capture_filter_preset` variable picks which one the VTAPs use.
+ * The `custom` preset takes rules of the same shape, as JSON in `capture_filter_rules_json`, e.g.
+ *   [{"direction":"INGRESS","protocol":"17","udpDestinationPort":53},{"direction":"EGRESS","action":"INCLUDE"}]
+ * (action defaults to INCLUDE, CIDRs to 0.0.0.0/0, protocol to all).
  */
 export interface CaptureRule {
   readonly direction: 'INGRESS' | 'EGRESS';
@@ -11,7 +14,13 @@ export interface CaptureRule {
   readonly destinationCidr: string;
   readonly tcpDestinationPort?: number;
   readonly tcpSourcePort?: number;
+  readonly udpDestinationPort?: number;
+  readonly udpSourcePort?: number;
 }
+
+/** The preset whose rules come from the `capture_filter_rules_json` variable. */
+export const CUSTOM_PRESET = 'custom';
+export const MAX_CAPTURE_RULES = 10;
 
 const ANY = '0.0.0.0/0';
 
@@ -31,4 +40,4 @@ export const CAPTURE_FILTER_PRESETS = {
 } as const satisfies Record<string, readonly CaptureRule[]>;
 
 export type CaptureFilterPreset = keyof typeof CAPTURE_FILTER_PRESETS;
-export const CAPTURE_FILTER_PRESET_NAMES = Object.keys(CAPTURE_FILTER_PRESETS) as CaptureFilterPreset[];
+export const CAPTURE_FILTER_PRESET_NAMES: string[] = [...Object.keys(CAPTURE_FILTER_PRESETS), CUSTOM_PRESET];

@@ -2,7 +2,7 @@ import { TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { CoreCaptureFilter, type CoreCaptureFilterVtapCaptureFilterRules } from './.gen/oci/core-capture-filter/index.js';
 import { CoreVtap } from './.gen/oci/core-vtap/index.js';
-import { CAPTURE_FILTER_PRESETS, type CaptureRule } from './capture-filters.js';
+import { CAPTURE_FILTER_PRESETS, CUSTOM_PRESET, type CaptureRule } from './capture-filters.js';
 import { address } from './refs.js';
 import type { Variables } from './variables.js';
 
@@ -21,16 +21,53 @@ export const DEMO_VNI_SLOTS = 10;
 
 function toFilterRule(rule: CaptureRule): CoreCaptureFilterVtapCaptureFilterRules {
   const range = (port: number | undefined) => (port === undefined ? undefined : { min: port, max: port });
-  const tcp = rule.tcpDestinationPort !== undefined || rule.tcpSourcePort !== undefined
-    ? { tcpOptions: { destinationPortRange: range(rule.tcpDestinationPort), sourcePortRange: range(rule.tcpSourcePort) } }
-    : {};
+  const ports = (destination: number | undefined, source: number | undefined) =>
+    destination !== undefined || source !== undefined ? { destinationPortRange: range(destination), sourcePortRange: range(source) } : undefined;
+  const tcp = ports(rule.tcpDestinationPort, rule.tcpSourcePort);
+  const udp = ports(rule.udpDestinationPort, rule.udpSourcePort);
   return {
     trafficDirection: rule.direction,
     ruleAction: rule.action,
     sourceCidr: rule.sourceCidr,
     destinationCidr: rule.destinationCidr,
     ...(rule.protocol ? { protocol: rule.protocol } : {}),
-    ...tcp,
+    ...(tcp ? { tcpOptions: tcp } : {}),
+    ...(udp ? { udpOptions: udp } : {}),
+  };
+}
+
+/**
+ * The `dynamic` block of the custom filter: the same CaptureRule fields as the presets, decoded from
+ * JSON at plan time (Resource Manager has no list-of-objects input, so rules travel as text).
+ */
+function customRulesBlock(rulesJson: string): Record<string, unknown> {
+  const rule = 'vtap_capture_filter_rules.value';
+  const portOptions = (kind: 'tcp' | 'udp') => {
+    const block = `${kind}_options`;
+    const range = (field: string, name: string) => ({
+      for_each: `\${try([${block}.value.${field}], [])}`,
+      content: { min: `\${${name}.value}`, max: `\${${name}.value}` },
+    });
+    return {
+      for_each: `\${can(${rule}.${kind}DestinationPort) || can(${rule}.${kind}SourcePort) ? [${rule}] : []}`,
+      content: {
+        dynamic: {
+          destination_port_range: range(`${kind}DestinationPort`, 'destination_port_range'),
+          source_port_range: range(`${kind}SourcePort`, 'source_port_range'),
+        },
+      },
+    };
+  };
+  return {
+    for_each: `\${jsondecode(${rulesJson})}`,
+    content: {
+      traffic_direction: `\${${rule}.direction}`,
+      rule_action: `\${try(${rule}.action, "INCLUDE")}`,
+      protocol: `\${try(${rule}.protocol, null)}`,
+      source_cidr: `\${try(${rule}.sourceCidr, "0.0.0.0/0")}`,
+      destination_cidr: `\${try(${rule}.destinationCidr, "0.0.0.0/0")}`,
+      dynamic: { tcp_options: portOptions('tcp'), udp_options: portOptions('udp') },
+    },
   };
 }
 
@@ -59,6 +96,14 @@ export class Mirroring extends Construct {
         vtapCaptureFilterRules: rules.map(toFilterRule),
       }));
     }
+    const custom = new CoreCaptureFilter(this, `filter-${CUSTOM_PRESET}`, {
+      count: Token.asNumber(`\${${preset} == "${CUSTOM_PRESET}" ? 1 : 0}`),
+      compartmentId,
+      displayName: `${namePrefix}-${CUSTOM_PRESET}`,
+      filterType: 'VTAP',
+    });
+    custom.addOverride('dynamic.vtap_capture_filter_rules', customRulesBlock(vars.ref('capture_filter_rules_json')));
+    this.filters.push(custom);
     const filterId = `one(concat(${this.filters.map((f) => `${address(f)}[*].id`).join(', ')}))`;
 
     const base = vars.ref('vni_base');

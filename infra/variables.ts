@@ -1,5 +1,5 @@
 import { TerraformVariable, Token, type IResolvable } from 'cdktf';
-import { CAPTURE_FILTER_PRESET_NAMES } from './capture-filters.js';
+import { CAPTURE_FILTER_PRESET_NAMES, CUSTOM_PRESET, MAX_CAPTURE_RULES } from './capture-filters.js';
 import { Construct } from 'constructs';
 
 /**
@@ -63,8 +63,8 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'sink_memory_gbs', group: 'Sinks', title: 'Sink memory (GB)', description: `Memory per sink. ${flexShape('sink_shape')}`, type: 'number', default: 16, minimum: 1, maximum: 1024 },
   { name: 'sink_boot_volume_gbs', group: 'Sinks', title: 'Sink boot volume (GB)', description: 'Boot volume size; the capture spool lives on it.', type: 'number', default: 100, minimum: 50, maximum: 32768 },
   { name: 'sink_count', group: 'Sinks', title: 'Sinks (initial)', description: 'Number of sinks the pool starts with.', type: 'number', default: 2, minimum: 1, maximum: 50 },
-  { name: 'sink_count_min', group: 'Sinks', title: 'Sinks (minimum)', description: 'Fewest sinks when autoscaling.', type: 'number', default: 1, minimum: 1, maximum: 50 },
-  { name: 'sink_count_max', group: 'Sinks', title: 'Sinks (maximum)', description: 'Most sinks when autoscaling.', type: 'number', default: 4, minimum: 1, maximum: 50 },
+  { name: 'sink_count_min', group: 'Sinks', title: 'Sinks (minimum)', description: 'Fewest sinks when autoscaling.', type: 'number', default: 1, minimum: 1, maximum: 50, rm: { visible: '${sink_autoscaling}' } },
+  { name: 'sink_count_max', group: 'Sinks', title: 'Sinks (maximum)', description: 'Most sinks when autoscaling.', type: 'number', default: 4, minimum: 1, maximum: 50, rm: { visible: '${sink_autoscaling}' } },
   { name: 'sink_autoscaling', group: 'Sinks', title: 'Autoscale on CPU', description: 'Scale the sink pool between minimum and maximum on CPU utilisation.', type: 'bool', default: false },
   { name: 'nlb_hashing_policy', group: 'Sinks', title: 'NLB hashing policy', description: 'How the NLB spreads mirrored packets over sinks. TWO_TUPLE keeps each mirrored source on one sink (VXLAN varies the outer source port per inner flow, so FIVE_TUPLE spreads one source over all sinks).', type: 'string', default: 'TWO_TUPLE', enum: ['TWO_TUPLE', 'THREE_TUPLE', 'FIVE_TUPLE'] },
   { name: 'kit_url_days', group: 'Sinks', title: 'Kit download link lifetime (days)', description: 'Lifetime of the read-only link instances download the agent kit from at boot; sinks launched after it expires (autoscaling) need a re-apply with a new kit or link.', type: 'number', default: 365, minimum: 1, maximum: 3650 },
@@ -78,13 +78,16 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'archive_after_days', group: 'Archive', title: 'Move to Archive tier after (days)', description: 'Lifecycle rule: move captures to the Archive tier after this many days (0 = never).', type: 'number', default: 30, minimum: 0 },
   { name: 'delete_after_days', group: 'Archive', title: 'Delete after (days)', description: 'Lifecycle rule: delete captures after this many days (0 = never). Must exceed the retention period.', type: 'number', default: 365, minimum: 0 },
   { name: 'retention_days', group: 'Archive', title: 'Retention (days)', description: 'Compliance retention rule: objects cannot be changed or deleted for this many days (0 = no rule).', type: 'number', default: 0, minimum: 0 },
-  { name: 'retention_lock_time', group: 'Archive', title: 'Lock retention rule at', description: 'RFC 3339 time, at least 14 days ahead, when the retention rule locks (irreversible: then not even an administrator can shorten it or delete objects early). Empty = never locked.', type: 'string', default: '' },
+  { name: 'retention_lock_time', group: 'Archive', title: 'Lock retention rule at', description: 'RFC 3339 time, at least 14 days ahead, when the retention rule locks (irreversible: then not even an administrator can shorten it or delete objects early). Empty = never locked.', type: 'string', default: '', rm: { visible: { gt: ['${retention_days}', 0] } } },
   { name: 'kms_key_id', group: 'Archive', title: 'Customer KMS key', description: 'OCID of a Vault master key to encrypt the bucket with (empty = Oracle-managed keys).', type: 'string', default: '' },
 
   // Mirroring
   { name: 'mirrored_vnic_ids', group: 'Mirroring', title: 'Existing VNICs to mirror', description: 'OCIDs of existing VNICs in this VCN to mirror, one VTAP each (a VNIC can be the source of one VTAP only).', type: 'list(string)', default: [] },
   { name: 'vni_base', group: 'Mirroring', title: 'First VNI', description: 'VXLAN network identifier of the first VTAP; each further VTAP gets the next one, so archives split by source.', type: 'number', default: 1000, minimum: 1, maximum: 16777000 },
-  { name: 'capture_filter_preset', group: 'Mirroring', title: 'Capture filter', description: 'Which traffic the VTAPs mirror: all of it, or the quick start\'s HTTP demo rules (TCP 80 to and from the VCN).', type: 'string', default: 'all', enum: CAPTURE_FILTER_PRESET_NAMES },
+  { name: 'capture_filter_preset', group: 'Mirroring', title: 'Capture filter', description: 'Which traffic the VTAPs mirror: all of it, the quick start\'s HTTP demo rules (TCP port 80 either way), or custom rules (below).', type: 'string', default: 'all', enum: CAPTURE_FILTER_PRESET_NAMES },
+  { name: 'capture_filter_rules_json', group: 'Mirroring', title: 'Custom capture rules (JSON)', description: `Rules of the custom capture filter, first match wins, at most ${MAX_CAPTURE_RULES}: a JSON list of {"direction": "INGRESS"|"EGRESS", "action": "INCLUDE"|"EXCLUDE", "protocol": "6"|"17"|"1", "sourceCidr", "destinationCidr", "tcpDestinationPort", "tcpSourcePort", "udpDestinationPort", "udpSourcePort"}; only direction is required.`, type: 'string', default: '[]',
+    rm: { type: 'text', multiline: true, visible: { eq: ['${capture_filter_preset}', CUSTOM_PRESET] } },
+    validation: { condition: `\${can(length(jsondecode(var.capture_filter_rules_json))) && try(length(jsondecode(var.capture_filter_rules_json)) <= ${MAX_CAPTURE_RULES}, false)}`, errorMessage: `capture_filter_rules_json must be a JSON list of at most ${MAX_CAPTURE_RULES} rules.` } },
   { name: 'vtap_max_packet_size', group: 'Mirroring', title: 'Max mirrored packet size', description: 'Bytes of each original packet mirrored (64-9000); longer packets are truncated.', type: 'number', default: 9000, minimum: 64, maximum: 9000 },
   { name: 'vtap_traffic_mode', group: 'Mirroring', title: 'VTAP traffic mode', description: 'PRIORITY keeps mirroring under congestion at the cost of the source\'s bandwidth; DEFAULT drops mirrored traffic first.', type: 'string', default: 'DEFAULT', enum: ['DEFAULT', 'PRIORITY'] },
   { name: 'start_vtaps', group: 'Mirroring', title: 'Run the VTAPs', description: 'OCI refuses to create a running VTAP: leave this off for the first apply, then turn it on and apply again once the sinks are healthy (or run `vtap-archiver vtaps start`).', type: 'bool', default: false },
@@ -94,7 +97,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'demo_shape', group: 'Demo traffic', title: 'Demo and jump host shape', description: 'Shape of the demo sources and the jump host.', type: 'string', default: 'VM.Standard.E5.Flex', rmType: 'oci:core:instanceshape:name', rm: { dependsOn: { compartmentId: '${compartment_ocid}' } } },
   { name: 'demo_ocpus', group: 'Demo traffic', title: 'Demo OCPUs', description: `OCPUs of the demo sources and jump host. ${flexShape('demo_shape')}`, type: 'number', default: 1, minimum: 1, maximum: 64 },
   { name: 'demo_memory_gbs', group: 'Demo traffic', title: 'Demo memory (GB)', description: `Memory of the demo sources and jump host. ${flexShape('demo_shape')}`, type: 'number', default: 8, minimum: 1, maximum: 1024 },
-  { name: 'demo_file_megabytes', group: 'Demo traffic', title: 'Demo file size (MB)', description: 'Size of the dummy file the sources download.', type: 'number', default: 16, minimum: 1, maximum: 1024 },
+  { name: 'demo_file_megabytes', group: 'Demo traffic', title: 'Demo file size (MB)', description: 'Size of the dummy file the sources download.', type: 'number', default: 16, minimum: 1, maximum: 1024, rm: { visible: { gt: ['${demo_source_count}', 0] } } },
   { name: 'source_mtu', group: 'Demo traffic', title: 'Source MTU', description: 'MTU set on the demo sources; at most 8950 so mirrored packets plus VXLAN headers fit the 9000-byte target MTU.', type: 'number', default: 8950, minimum: 576, maximum: 8950,
     validation: { condition: '${var.source_mtu >= 576 && var.source_mtu <= 8950}', errorMessage: 'source_mtu must be 576..8950 (VXLAN adds 50 bytes to a 9000-byte target MTU).' } },
 ];

@@ -54,7 +54,7 @@ export function schemaYaml(version: string, specs: readonly VariableSpec[] = VAR
     variables,
     outputGroups: [{ title: 'Next steps', outputs: ['next_commands', 'nlb_private_ip', 'bucket', 'namespace', 'sink_pool_id', 'jump_host_public_ip', 'vtap_ids'] }],
     outputs: {
-      next_commands: { type: 'string', title: 'Commands to run next' },
+      next_commands: { type: 'copyableString', title: 'Commands to run next' },
       nlb_private_ip: { type: 'string', title: 'NLB private IP' },
       bucket: { type: 'string', title: 'Bucket' },
       namespace: { type: 'string', title: 'Object Storage namespace' },

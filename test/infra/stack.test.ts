@@ -188,7 +188,7 @@ describe('mirroring', () => {
 
   it('builds one capture filter per preset from the rules data, of which exactly one is created', () => {
     const filters = Object.values(synth.config.resource.oci_core_capture_filter!);
-    expect(filters).toHaveLength(Object.keys(CAPTURE_FILTER_PRESETS).length);
+    expect(filters).toHaveLength(Object.keys(CAPTURE_FILTER_PRESETS).length + 1);
     for (const [name, rules] of Object.entries(CAPTURE_FILTER_PRESETS)) {
       const filter = filters.find((f) => f.count === `\${var.capture_filter_preset == "${name}" ? 1 : 0}`);
       expect(filter, name).toBeDefined();
@@ -201,6 +201,24 @@ describe('mirroring', () => {
       traffic_direction: 'EGRESS', rule_action: 'INCLUDE', protocol: '6', source_cidr: '0.0.0.0/0', destination_cidr: '0.0.0.0/0',
       tcp_options: { destination_port_range: { min: 80, max: 80 } },
     });
+  });
+
+  it('builds the custom filter from JSON rules of the same shape, with optional port ranges', () => {
+    const custom = Object.values(synth.config.resource.oci_core_capture_filter!).find((f) => f.count === '${var.capture_filter_preset == "custom" ? 1 : 0}');
+    const block = custom.dynamic.vtap_capture_filter_rules;
+    expect(block.for_each).toBe('${jsondecode(var.capture_filter_rules_json)}');
+    expect(block.content).toMatchObject({
+      traffic_direction: '${vtap_capture_filter_rules.value.direction}',
+      rule_action: '${try(vtap_capture_filter_rules.value.action, "INCLUDE")}',
+      source_cidr: '${try(vtap_capture_filter_rules.value.sourceCidr, "0.0.0.0/0")}',
+    });
+    expect(block.content.dynamic.udp_options.content.dynamic.destination_port_range).toEqual({
+      for_each: '${try([udp_options.value.udpDestinationPort], [])}',
+      content: { min: '${destination_port_range.value}', max: '${destination_port_range.value}' },
+    });
+    expect(synth.config.variable.capture_filter_rules_json.validation[0].condition).toContain('<= 10');
+    // The one VTAP filter id picks whichever filter exists.
+    expect(only(synth.config, 'oci_core_vtap').capture_filter_id).toMatch(/^\$\{one\(concat\((oci_core_capture_filter\.[\w-]+\[\*\]\.id(, )?){3}\)\)\}$/);
   });
 
   it('gives demo sources an MTU of at most 8950 by default and by validation', () => {
