@@ -126,6 +126,8 @@ EOF
 
 setup_file_server() {
   local megabytes
+  # Oracle Linux 8 images may carry only platform-python.
+  command -v python3 >/dev/null 2>&1 || dnf_install python3
   megabytes=$(metadata vtap_archiver_demo_file_megabytes)
   install -d -m 0755 /srv/vtap-archiver-demo
   if [ ! -s /srv/vtap-archiver-demo/demo.bin ]; then
