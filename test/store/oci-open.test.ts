@@ -1,7 +1,9 @@
 // Opening the OCI store from its URL (through the agent's openStore), and the start-up sweep of
 // multipart uploads a crashed agent left open under its prefix.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreConfigurationError } from '../../agent/store/errors.js';
 import { OciObjectStore, parseOciStoreUrl } from '../../agent/store/oci/index.js';
 import { openStore } from '../../agent/store/open.js';
 import { UsageError } from '../../agent/usage-error.js';
@@ -62,6 +64,14 @@ describe('openStore with an oci:// URL against the stand-in', () => {
     expect(store.region).toBe(standin.region);
     expect(await store.head('url/a.pcap.gz')).toMatchObject({ size: 4096 });
     expect(standin.requests('HeadObject').at(-1)!.principal).toBe('session');
+  });
+
+  it('says so when the config-file profile names no region (the SDK insists on one there)', async () => {
+    const regionless = join(dir, 'regionless');
+    writeFileSync(regionless, readFileSync(configFile, 'utf8').replace(/^region=.*$/m, ''));
+    const url = `oci://-/archive?auth=config-file&profile=LAB&config=${encodeURIComponent(regionless)}&endpoint=${encodeURIComponent(standin.url)}`;
+    await expect(openStore(url)).rejects.toThrow(/region/);
+    await expect(openStore(url)).rejects.toBeInstanceOf(StoreConfigurationError);
   });
 
   it('aborts the multipart uploads left open under its own prefix, and only those', async () => {
