@@ -55,6 +55,8 @@ export interface AgentOptions {
   extra?: Record<string, unknown>;
   /** Reuse an existing config/spool (a restart). */
   reuse?: boolean;
+  /** A command prefix that drops privileges (e.g. setpriv ...), run inside the namespace. */
+  runAs?: string[];
 }
 
 /** Writes a config and starts `vtap-archiver run` inside `ns`; resolves once /health is 200. */
@@ -81,7 +83,7 @@ export async function startAgentInSink(ns: Netns, options: AgentOptions): Promis
   }
   const logFile = join(options.dir, 'agent.log');
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, AGENT_BIN, 'run', '-c', config], {
+  const child = spawn('ip', ['netns', 'exec', ns.name, ...(options.runAs ?? []), process.execPath, AGENT_BIN, 'run', '-c', config], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });

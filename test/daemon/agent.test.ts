@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -237,6 +237,41 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     expect(frames.length + lostPackets).toBe(truth.length);
     const final = JSON.parse(await readFile(join(agent.spoolDir, 'state.json'), 'utf8')) as { totals: { evictedPackets: number } };
     expect(final.totals.evictedPackets).toBe(lostPackets);
+  });
+
+  it('runs unprivileged with only CAP_NET_RAW and CAP_NET_ADMIN, as vtap-archiver.service does', async (context) => {
+    const NOBODY = 65534;
+    // The checkout must be readable by an unprivileged user (it is not under a 0700 home, say).
+    const readable = await run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(BIN)})`]).then(() => true, () => false);
+    if (!readable) {
+      console.warn(`skipped: user ${NOBODY} cannot read ${BIN}`);
+      context.skip();
+    }
+    const dir = await mkdtemp(join(root, 'unprivileged-'));
+    await chmod(root, 0o755);
+    await chmod(dir, 0o755);
+    await mkdir(join(dir, 'spool'));
+    await mkdir(join(dir, 'archive'));
+    for (const path of [dir, join(dir, 'spool'), join(dir, 'archive')]) await chown(path, NOBODY, NOBODY);
+    const caps = '-all,+net_raw,+net_admin';
+    const agent = await startAgentInSink(lab.sink, {
+      dir, iface: lab.sinkIf, port: (port += 1), rotateMegabytes: 1,
+      runAs: ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`],
+    });
+    const procStatus = async (pid: number) => {
+      const text = await readFile(`/proc/${pid}/status`, 'utf8');
+      return { uid: /^Uid:\s+(\d+)/m.exec(text)![1], eff: /^CapEff:\s+(\w+)/m.exec(text)![1], bnd: /^CapBnd:\s+(\w+)/m.exec(text)![1] };
+    };
+    // CAP_NET_ADMIN is bit 12, CAP_NET_RAW bit 13: 0x3000 and nothing else, for the agent and its tcpdump.
+    expect(await procStatus(agent.child.pid!)).toEqual({ uid: String(NOBODY), eff: '0000000000003000', bnd: '0000000000003000' });
+    const state = JSON.parse(await readFile(join(agent.spoolDir, 'state.json'), 'utf8')) as { tcpdump: { pid: number } };
+    expect(await procStatus(state.tcpdump.pid)).toEqual({ uid: String(NOBODY), eff: '0000000000003000', bnd: '0000000000003000' });
+    const truth = await traffic(dir, 1);
+    expect(await agent.stop()).toBe(0);
+    const log = await readFile(agent.logFile, 'utf8');
+    expect(log).toMatch(/"changed":\["gro off","lro off"\]/);
+    const { frames } = await archivedFrames(agent.archiveDir, dir);
+    expect(diffFrames(frames, truth)).toMatchObject({ missingCount: 0, extraCount: 0 });
   });
 
   it('restarts a dying tcpdump: health goes red, then green, and the restart is counted', async () => {
