@@ -176,6 +176,9 @@ export class Lab {
     for (const address of end.addresses ?? []) {
       const args = ['addr', 'add', address, 'dev', end.name];
       if (address.includes(':')) {
+        // No link-local address, DAD or router solicitation: the captures hold only the lab's traffic.
+        await end.ns.ip('link', 'set', 'dev', end.name, 'addrgenmode', 'none');
+        await end.ns.sysctl(`net.ipv6.conf.${end.name}.accept_ra`, 0);
         await end.ns.sysctl(`net.ipv6.conf.${end.name}.disable_ipv6`, 0);
         args.push('nodad');
       }

@@ -37,6 +37,8 @@ export interface VtapLabOptions {
   sources?: SourceOptions[];
   /** IPv6 underlay (vxlan over IPv6) instead of IPv4. */
   ipv6Underlay?: boolean;
+  /** Also give client and server IPv6 addresses (fd10:<i>::1 and ::2), for downloads over inner IPv6. */
+  innerIpv6?: boolean;
   /** VXLAN UDP destination port (default 4789). */
   dstPort?: number;
   /** MTU of the client/server link (default 1500); the underlay is 9000 like an OCI sink. */
@@ -58,6 +60,9 @@ export interface LabSource {
   clientIf: string;
   clientAddr: string;
   serverAddr: string;
+  /** Inner IPv6 addresses, with innerIpv6. */
+  clientAddr6?: string;
+  serverAddr6?: string;
   /** The kernel VXLAN device (in the client namespace). */
   vxlanIf: string;
   /** Underlay address the VXLAN packets come from. */
@@ -73,6 +78,8 @@ export interface TrafficOptions {
   rounds?: number;
   /** curl --limit-rate, e.g. "2M". */
   rateLimit?: string;
+  /** Download over the inner IPv6 addresses (needs innerIpv6). */
+  ipv6?: boolean;
 }
 
 export interface TrafficStats {
@@ -160,9 +167,19 @@ export class VtapLab {
       const serverIf = lab.ifName(`s${index}`);
       const clientAddr = `10.10.${index}.1`;
       const serverAddr = `10.10.${index}.2`;
-      await lab.addVethPair({ ns: client, name: clientIf, addresses: [`${clientAddr}/24`], mtu }, { ns: server, name: serverIf, addresses: [`${serverAddr}/24`], mtu });
-      await client.ip('neigh', 'replace', serverAddr, 'lladdr', await server.macOf(serverIf), 'dev', clientIf, 'nud', 'permanent');
-      await server.ip('neigh', 'replace', clientAddr, 'lladdr', await client.macOf(clientIf), 'dev', serverIf, 'nud', 'permanent');
+      const inner6 = this.opts.innerIpv6 ? { clientAddr6: `fd10:${index}::1`, serverAddr6: `fd10:${index}::2` } : {};
+      await lab.addVethPair(
+        { ns: client, name: clientIf, addresses: [`${clientAddr}/24`, ...(inner6.clientAddr6 ? [`${inner6.clientAddr6}/64`] : [])], mtu },
+        { ns: server, name: serverIf, addresses: [`${serverAddr}/24`, ...(inner6.serverAddr6 ? [`${inner6.serverAddr6}/64`] : [])], mtu },
+      );
+      const serverMac = await server.macOf(serverIf);
+      const clientMac = await client.macOf(clientIf);
+      await client.ip('neigh', 'replace', serverAddr, 'lladdr', serverMac, 'dev', clientIf, 'nud', 'permanent');
+      await server.ip('neigh', 'replace', clientAddr, 'lladdr', clientMac, 'dev', serverIf, 'nud', 'permanent');
+      if (inner6.clientAddr6 && inner6.serverAddr6) {
+        await client.ip('-6', 'neigh', 'replace', inner6.serverAddr6, 'lladdr', serverMac, 'dev', clientIf, 'nud', 'permanent');
+        await server.ip('-6', 'neigh', 'replace', inner6.clientAddr6, 'lladdr', clientMac, 'dev', serverIf, 'nud', 'permanent');
+      }
 
       const underIf = lab.ifName(`u${index}`);
       const portIf = lab.ifName(`p${index}`);
@@ -180,14 +197,16 @@ export class VtapLab {
       await client.ip('link', 'set', vxlanIf, 'up');
       await mirror(client, clientIf, vxlanIf);
 
-      this.sources.push({ index, vni: source.vni, client, server, clientIf, clientAddr, serverAddr, vxlanIf, underlayAddr });
+      this.sources.push({ index, vni: source.vni, client, server, clientIf, clientAddr, serverAddr, ...inner6, vxlanIf, underlayAddr });
       await this.startServer(this.sources[index]!);
     }
   }
 
   private async startServer(source: LabSource): Promise<void> {
     const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-    const child = source.server.spawn(python, ['-m', 'http.server', '--bind', source.serverAddr, '--directory', this.payloadDir, String(HTTP_PORT)], { stdio: 'ignore' });
+    // "::" is dual-stack in http.server, so one server answers on both inner address families.
+    const bind = source.serverAddr6 ? '::' : source.serverAddr;
+    const child = source.server.spawn(python, ['-m', 'http.server', '--bind', bind, '--directory', this.payloadDir, String(HTTP_PORT)], { stdio: 'ignore' });
     let exited = false;
     child.once('exit', () => {
       exited = true;
@@ -228,11 +247,12 @@ export class VtapLab {
   }
 
   /** One HTTP download from a source's client; returns the bytes received. */
-  async download(source: number, file: PayloadName, rateLimit?: string): Promise<number> {
+  async download(source: number, file: PayloadName, rateLimit?: string, ipv6 = false): Promise<number> {
     const s = this.source(source);
+    if (ipv6 && !s.serverAddr6) throw new LabError('download over IPv6 needs the lab started with innerIpv6');
     const args = ['-s', '-f', '-o', '/dev/null', '-w', '%{size_download}', '--max-time', '300'];
     if (rateLimit) args.push('--limit-rate', rateLimit);
-    args.push(`http://${s.serverAddr}:${HTTP_PORT}/${file}`);
+    args.push(ipv6 ? `http://[${s.serverAddr6}]:${HTTP_PORT}/${file}` : `http://${s.serverAddr}:${HTTP_PORT}/${file}`);
     const { stdout } = await s.client.exec('curl', args, { timeoutMs: 310_000 });
     return Number(stdout.trim());
   }
@@ -247,7 +267,7 @@ export class VtapLab {
       for (let round = 0; opts.rounds === undefined || round < opts.rounds; round += 1) {
         for (const file of files) {
           if (stopping) return;
-          stats.bytes += await this.download(index, file, opts.rateLimit);
+          stats.bytes += await this.download(index, file, opts.rateLimit, opts.ipv6);
           stats.downloads += 1;
         }
       }

@@ -23,11 +23,12 @@ describe.each([
   beforeAll(async () => {
     requireRoot('the VTAP lab test');
     dir = await mkdtemp(join(tmpdir(), 'vl-labtest-'));
-    lab = await VtapLab.start({ sources: [{ vni: 1001 }, { vni: 70000 }], ipv6Underlay });
+    lab = await VtapLab.start({ sources: [{ vni: 1001 }, { vni: 70000 }], ipv6Underlay, innerIpv6: ipv6Underlay });
     nsNames = lab.lab.allNamespaces.map((ns) => ns.name);
     const sink = await lab.startSinkCapture(join(dir, 'sink.pcap'));
     const truths = [await lab.startGroundTruth(join(dir, 'gt0.pcap'), 0), await lab.startGroundTruth(join(dir, 'gt1.pcap'), 1)];
     await lab.startTraffic({ rounds: 1 }).done;
+    if (ipv6Underlay) await lab.startTraffic({ rounds: 1, ipv6: true }).done;
     for (const truth of truths) expect((await truth.stop()).droppedByKernel).toBe(0);
     expect((await sink.stop()).droppedByKernel).toBe(0);
   });

@@ -27,10 +27,12 @@ beforeAll(async () => {
   requireRoot('the truncation tests (they capture real traffic in namespaces)');
   dir = await mkdtemp(join(tmpdir(), 'vl-trunc-'));
   truthFile = join(dir, 'truth.pcap');
-  const lab = await VtapLab.start({ sources: [{ vni: 12 }], payload: { compressible: 128 * 1024, random: 128 * 1024 } });
+  // Flows over inner IPv4 and inner IPv6: orig_len comes from the IPv4 total length or the IPv6 payload length.
+  const lab = await VtapLab.start({ sources: [{ vni: 12 }], innerIpv6: true, payload: { compressible: 128 * 1024, random: 128 * 1024 } });
   try {
     const capture = await lab.startGroundTruth(truthFile);
     await lab.startTraffic({ rounds: 1 }).done;
+    await lab.startTraffic({ rounds: 1, ipv6: true }).done;
     expect((await capture.stop()).droppedByKernel).toBe(0);
   } finally {
     await lab.stop();
@@ -49,6 +51,7 @@ describe.each([
   let outer: string;
   let expected: Frame[];
   let cutCount: number;
+  let cutCount6: number;
 
   beforeAll(async () => {
     outer = join(dir, `${source}.outer.pcap`);
@@ -56,10 +59,13 @@ describe.each([
     await scapyEncap(truthFile, outer, want, kind, id, { truncate: cut, ipv6 });
     expected = await readFrames(want);
     cutCount = truth.filter((f) => f.capLen > cut).length;
+    cutCount6 = truth.filter((f) => f.capLen > cut && f.protocols.startsWith('eth:ethertype:ipv6:')).length;
   });
 
   it('the input really is truncated, and the untouched flow has no lost segments', async () => {
     expect(cutCount).toBeGreaterThan(50);
+    expect(cutCount6).toBeGreaterThan(20);
+    expect(cutCount - cutCount6).toBeGreaterThan(20);
     expect(expected.filter((f) => f.capLen === cut && f.len > cut).length).toBe(cutCount);
     expect(await count(truthFile, LOST)).toBe(0);
   });
@@ -80,7 +86,8 @@ describe.each([
     expect(result.stdout).toContain(`${cutCount} truncated lengths restored`);
     const plain = join(dir, `${source}-fix.pcap`);
     await decompressWithCli(object.path, plain);
-    expect(await count(plain, 'tcp')).toBe(truth.length);
+    expect(await count(plain, 'tcp')).toBe(await count(truthFile, 'tcp'));
+    expect(await count(plain, 'ipv6 && tcp')).toBeGreaterThan(20);
     expect(await count(plain, LOST)).toBe(0);
   });
 

@@ -29,13 +29,14 @@ let truthV6: Frame[] = [];
 let inner: InnerFrame[] = [];
 
 /** One VTAP lab run: ground truth per source and the sink capture, after one round of downloads. */
-async function capture(lab: VtapLab, prefix: string): Promise<{ sink: string; truths: string[] }> {
+async function capture(lab: VtapLab, prefix: string, ipv6Too = false): Promise<{ sink: string; truths: string[] }> {
   const sink = join(dir, `${prefix}-sink.pcap`);
   const sinkCapture = await lab.startSinkCapture(sink);
   const truths = lab.sources.map((s) => join(dir, `${prefix}-gt${s.index}.pcap`));
   const gts = [];
   for (const [index, file] of truths.entries()) gts.push(await lab.startGroundTruth(file, index));
   await lab.startTraffic({ rounds: 1 }).done;
+  if (ipv6Too) await lab.startTraffic({ rounds: 1, ipv6: true }).done;
   for (const gt of gts) expect((await gt.stop()).droppedByKernel).toBe(0);
   expect((await sinkCapture.stop()).droppedByKernel).toBe(0);
   return { sink, truths };
@@ -52,9 +53,9 @@ beforeAll(async () => {
   } finally {
     await v4.stop();
   }
-  const v6 = await VtapLab.start({ sources: [{ vni: V6_VNI }], ipv6Underlay: true, payload: { compressible: 64 * 1024, random: 64 * 1024 } });
+  const v6 = await VtapLab.start({ sources: [{ vni: V6_VNI }], ipv6Underlay: true, innerIpv6: true, payload: { compressible: 64 * 1024, random: 64 * 1024 } });
   try {
-    const run = await capture(v6, 'v6');
+    const run = await capture(v6, 'v6', true);
     sinkV6Pcap = run.sink;
     truthV6 = await readFrames(run.truths[0]!);
   } finally {
@@ -154,9 +155,10 @@ describe('kernel VXLAN (IPv4 underlay, two VNIs)', () => {
   });
 });
 
-describe('kernel VXLAN over an IPv6 underlay', () => {
+describe('kernel VXLAN over an IPv6 underlay, inner IPv4 and IPv6', () => {
   it('decapsulates to the ground truth, with the outer IPv6 source in the metadata', async () => {
     const expected = await vxlanInnerFrames(sinkV6Pcap);
+    expect(expected.filter((f) => f.protocols.includes(':vxlan:eth:ethertype:ipv6:tcp')).length).toBeGreaterThan(20);
     expect(expected.length).toBe(truthV6.length);
     expect(await count(sinkV6Pcap, 'ipv6 && vxlan')).toBe(expected.length);
     const objects = await archive('v6', [sinkV6Pcap]);
