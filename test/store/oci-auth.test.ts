@@ -13,7 +13,7 @@ describe('instance principals', () => {
   let dir: string;
   beforeAll(async () => {
     dir = tempDir();
-    standin = await startStandin({ buckets: ['archive'], instancePrincipals: true, tokenLifetimeMs: 2000 });
+    standin = await startStandin({ buckets: ['archive'], instancePrincipals: true, tokenLifetimeMs: 4000 });
   });
   afterAll(async () => {
     await standin?.stop();
@@ -40,7 +40,7 @@ describe('instance principals', () => {
     const first = archiveFile(dir, 'ip/first.pcap.gz', 10_000);
     await store.put(first);
     const failuresBefore = standin.log.filter((entry) => entry.status === 401).length;
-    await sleep(2600); // the 2 s token is now expired
+    await sleep(4200); // the 4 s token is now expired
     const second = archiveFile(dir, 'ip/second.pcap.gz', 10_000);
     await store.put(second);
     expect((await readAll(await store.get(first.name))).equals(first.bytes)).toBe(true);

@@ -71,13 +71,13 @@ describe('transient failures', () => {
     const file = archiveFile(dir, 'slow/one.pcap.gz', 1000);
     await opened.store.put(file);
     const { store } = await openWithConfigFile(standin, configFile, { requestTimeoutMs: 300 });
-    standin.faults.add({ method: 'HEAD', path: /slow\/one/, action: { delayMs: 1500 } });
+    standin.faults.add({ method: 'HEAD', path: /slow\/one/, action: { delayMs: 3000 } });
     const started = Date.now();
     await expect(store.head(file.name)).resolves.toMatchObject({ size: 1000 });
-    expect(Date.now() - started).toBeLessThan(1400);
+    expect(Date.now() - started).toBeLessThan(2500);
     const heads = standin.log.filter((entry) => entry.method === 'HEAD' && entry.path.endsWith(file.name));
     expect(heads).toHaveLength(2);
-    expect(heads[0]!.fault).toBe('delay 1500ms');
+    expect(heads[0]!.fault).toBe('delay 3000ms');
   });
 
   it('recovers from a connection dropped in the middle of a part', async () => {

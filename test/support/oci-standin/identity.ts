@@ -104,13 +104,13 @@ export class IdentityService {
     this.sessions.set(jti, { publicKeyPem, tenancy });
     this.tokensIssued += 1;
     const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
-    // exp is whole seconds, like real tokens; the lifetime is rounded up so a short test lifetime still works.
+    // exp is whole seconds, like real tokens; rounded down so a token never outlives the lifetime a test set.
     const claims = {
       sub: 'ocid1.instance.oc1..standin',
       tenant: tenancy,
       ptype: 'instance',
       iat: Math.floor(now / 1000),
-      exp: Math.ceil((now + this.tokenLifetimeMs) / 1000),
+      exp: Math.floor((now + this.tokenLifetimeMs) / 1000),
       jti,
     };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
