@@ -4,7 +4,7 @@ import { CoreInstance } from './.gen/oci/core-instance/index.js';
 import { DataOciCoreVnicAttachments } from './.gen/oci/data-oci-core-vnic-attachments/index.js';
 import { METADATA } from './agent-config.js';
 import type { CloudInit } from './cloud-init.js';
-import { demoInstanceBase, type HostProps } from './images.js';
+import { demoInstanceBase, flexShapeConfig, type HostProps } from './images.js';
 import { address } from './refs.js';
 
 export interface DemoSourcesProps extends HostProps {
@@ -41,6 +41,8 @@ export class DemoSources extends Construct {
       },
       freeformTags: { app: 'vtap-archiver', role: 'source' },
     });
+
+    flexShapeConfig(this.instances, '', vars, 'demo_shape', 'demo_ocpus', 'demo_memory_gbs');
 
     const attachments = new DataOciCoreVnicAttachments(this, 'vnics', {
       count: TerraformCount.of(vars.number('demo_source_count')),

@@ -1,4 +1,4 @@
-import { Token } from 'cdktf';
+import type { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { DataOciCoreImages } from './.gen/oci/data-oci-core-images/index.js';
 import type { CoreInstanceConfig } from './.gen/oci/core-instance/index.js';
@@ -33,26 +33,26 @@ export function oracleLinuxImageId(scope: Construct, id: string, compartmentId: 
 }
 
 /**
- * Flex shapes take OCPUs and memory; fixed shapes reject a shape_config with them. Takes Terraform
- * references (`var.sink_shape`), since the choice happens at plan time.
+ * Flex shapes need a shape_config with OCPUs and memory; fixed shapes must not get one. A dynamic
+ * block with zero or one element, decided at plan time from the shape variable. `path` is where the
+ * block sits inside the resource ("" at the top, "instance_details.launch_details." when nested).
  */
-export function flexOnly(shapeRef: string, valueRef: string): number {
-  return Token.asNumber(`\${endswith(${shapeRef}, ".Flex") ? ${valueRef} : null}`);
+export function flexShapeConfig(resource: TerraformResource, path: string, vars: Variables, shape: string, ocpus: string, memory: string): void {
+  resource.addOverride(`${path}dynamic.shape_config`, {
+    for_each: `\${endswith(${vars.ref(shape)}, ".Flex") ? [1] : []}`,
+    content: { ocpus: `\${${vars.ref(ocpus)}}`, memory_in_gbs: `\${${vars.ref(memory)}}` },
+  });
 }
 
-/** Shape, image and IMDSv2-only settings of the jump host and demo sources (both use demo_shape). */
+/** Shape, image and IMDSv2-only settings of the jump host and demo sources (both use demo_shape; see flexShapeConfig). */
 export function demoInstanceBase(scope: Construct, props: HostProps): Pick<CoreInstanceConfig,
-  'compartmentId' | 'availabilityDomain' | 'shape' | 'shapeConfig' | 'sourceDetails' | 'instanceOptions'> {
+  'compartmentId' | 'availabilityDomain' | 'shape' | 'sourceDetails' | 'instanceOptions'> {
   const { vars, compartmentId } = props;
   const imageId = oracleLinuxImageId(scope, 'image', compartmentId, vars.string('demo_shape'), vars.string('oracle_linux_version'));
   return {
     compartmentId,
     availabilityDomain: props.availabilityDomain,
     shape: vars.string('demo_shape'),
-    shapeConfig: {
-      ocpus: flexOnly(vars.ref('demo_shape'), vars.ref('demo_ocpus')),
-      memoryInGbs: flexOnly(vars.ref('demo_shape'), vars.ref('demo_memory_gbs')),
-    },
     sourceDetails: { sourceType: 'image', sourceId: imageId },
     instanceOptions: { areLegacyImdsEndpointsDisabled: true },
   };

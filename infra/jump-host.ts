@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { CoreInstance } from './.gen/oci/core-instance/index.js';
 import { METADATA } from './agent-config.js';
 import type { CloudInit } from './cloud-init.js';
-import { demoInstanceBase, type HostProps } from './images.js';
+import { demoInstanceBase, flexShapeConfig, type HostProps } from './images.js';
 import { address } from './refs.js';
 
 export interface JumpHostProps extends HostProps {
@@ -38,6 +38,7 @@ export class JumpHost extends Construct {
       },
       freeformTags: { app: 'vtap-archiver', role: 'jump' },
     });
+    flexShapeConfig(this.instance, '', vars, 'demo_shape', 'demo_ocpus', 'demo_memory_gbs');
     this.publicIp = `\${try(${address(this.instance)}[0].public_ip, "")}`;
     this.privateIp = `\${try(${address(this.instance)}[0].private_ip, "")}`;
   }

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { AutoscalingAutoScalingConfiguration } from './.gen/oci/autoscaling-auto-scaling-configuration/index.js';
 import { CoreInstanceConfiguration } from './.gen/oci/core-instance-configuration/index.js';
 import { CoreInstancePool } from './.gen/oci/core-instance-pool/index.js';
-import { flexOnly, oracleLinuxImageId, type HostProps } from './images.js';
+import { flexShapeConfig, oracleLinuxImageId, type HostProps } from './images.js';
 
 export interface SinksProps extends HostProps {
   readonly metadata: Record<string, string>;
@@ -42,10 +42,6 @@ export class Sinks extends Construct {
         launchDetails: {
           compartmentId,
           shape: vars.string('sink_shape'),
-          shapeConfig: {
-            ocpus: flexOnly(vars.ref('sink_shape'), vars.ref('sink_ocpus')),
-            memoryInGbs: flexOnly(vars.ref('sink_shape'), vars.ref('sink_memory_gbs')),
-          },
           sourceDetails: {
             sourceType: 'image',
             imageId,
@@ -64,6 +60,8 @@ export class Sinks extends Construct {
         },
       },
     });
+
+    flexShapeConfig(this.instanceConfiguration, 'instance_details.launch_details.', vars, 'sink_shape', 'sink_ocpus', 'sink_memory_gbs');
 
     this.pool = new CoreInstancePool(this, 'pool', {
       compartmentId,

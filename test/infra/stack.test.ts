@@ -136,6 +136,18 @@ describe('sinks', () => {
     expect(launch.metadata.vtap_archiver_config).toContain('auth=instance-principal');
   });
 
+  it('size flex shapes with OCPUs and memory, and give fixed shapes no shape_config', () => {
+    const launch = only(synth.config, 'oci_core_instance_configuration').instance_details.launch_details;
+    expect(launch.shape_config).toBeUndefined();
+    expect(launch.dynamic.shape_config).toEqual({
+      for_each: '${endswith(var.sink_shape, ".Flex") ? [1] : []}',
+      content: { ocpus: '${var.sink_ocpus}', memory_in_gbs: '${var.sink_memory_gbs}' },
+    });
+    for (const instance of Object.values(synth.config.resource.oci_core_instance!)) {
+      expect(instance.dynamic.shape_config.for_each).toBe('${endswith(var.demo_shape, ".Flex") ? [1] : []}');
+    }
+  });
+
   it('autoscale on CPU only when asked', () => {
     const autoscaling = only(synth.config, 'oci_autoscaling_auto_scaling_configuration');
     expect(autoscaling.count).toBe('${var.sink_autoscaling ? 1 : 0}');
