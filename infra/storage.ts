@@ -19,19 +19,19 @@ export interface StorageProps {
 
 /** Days of inactivity after which Object Storage aborts an uncommitted multipart upload. */
 export const ABORT_MULTIPART_AFTER_DAYS = 2;
-/** Where the node kit lives in the bucket; outside the capture prefix so lifecycle rules skip it. */
-export const KIT_PREFIX = 'kit/';
 
 /**
  * The capture bucket: private, auto-tiering, lifecycle rules (archive, delete, abort stale multipart
  * uploads: the sinks are not allowed to delete, so Object Storage cleans up for them), an optional
- * retention rule and customer KMS key. It also carries the node kit, which instances download at
- * boot through a read-only pre-authenticated request for that one object: no credentials and no
- * OCI CLI are needed on a fresh VM, and the same path works for cdktf deploy and Resource Manager.
+ * retention rule and customer KMS key. Beside it, `<bucket>-kit` carries the node kit, which
+ * instances download at boot through a read-only pre-authenticated request for that one object: no
+ * credentials and no OCI CLI are needed on a fresh VM, and the same path works for cdktf deploy and
+ * Resource Manager.
  */
 export class Storage extends Construct {
   readonly namespace: string;
   readonly bucket: ObjectstorageBucket;
+  readonly kitBucket: ObjectstorageBucket;
   readonly lifecycle: ObjectstorageObjectLifecyclePolicy;
   readonly kitUrl: string;
 
@@ -77,17 +77,28 @@ export class Storage extends Construct {
       ],
     });
 
+    // The kit lives in a bucket of its own: a retention rule on the capture bucket would otherwise
+    // make a replaced kit undeletable and every agent upgrade fail.
+    this.kitBucket = new ObjectstorageBucket(this, 'kit-bucket', {
+      compartmentId,
+      namespace: this.namespace,
+      name: `\${${vars.ref('bucket_name')}}-kit`,
+      accessType: 'NoPublicAccess',
+      storageTier: 'Standard',
+      versioning: 'Disabled',
+      freeformTags: { app: 'vtap-archiver' },
+    });
     const kit = new TerraformAsset(this, 'kit', { path: props.kitFile, type: AssetType.FILE });
     const kitObject = new ObjectstorageObject(this, 'kit-object', {
       namespace: this.namespace,
-      bucket: this.bucket.name,
+      bucket: this.kitBucket.name,
       object: props.kitObjectName,
       source: kit.path,
       contentType: 'application/gzip',
     });
     const kitPar = new ObjectstoragePreauthrequest(this, 'kit-par', {
       namespace: this.namespace,
-      bucket: this.bucket.name,
+      bucket: this.kitBucket.name,
       name: `${props.namePrefix}-kit-download`,
       accessType: 'ObjectRead',
       objectName: kitObject.object,

@@ -100,7 +100,8 @@ describe('the validator', () => {
     const broken = copy();
     broken.resource.oci_core_vtaps = broken.resource.oci_core_vtap!;
     broken.data.oci_core_imagez = broken.data.oci_core_images!;
-    firstOf(broken, 'oci_objectstorage_bucket').dynamic.retention_rules.content.duration[0].time_units = 'DAYS';
+    const bucket = Object.values(broken.resource.oci_objectstorage_bucket!).find((b: any) => b.dynamic);
+    bucket.dynamic.retention_rules.content.duration[0].time_units = 'DAYS';
     const problems = validate(broken);
     expect(problems).toEqual(expect.arrayContaining([
       'resource.oci_core_vtaps: unknown resource type (did you mean oci_core_vtap?)',

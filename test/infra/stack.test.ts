@@ -242,7 +242,7 @@ describe('mirroring', () => {
 
 describe('bucket', () => {
   it('is private and auto-tiered, with an optional KMS key and retention rule', () => {
-    const bucket = only(synth.config, 'oci_objectstorage_bucket');
+    const bucket = byPath(synth.config, 'oci_objectstorage_bucket').get('storage_bucket');
     expect(bucket).toMatchObject({ access_type: 'NoPublicAccess', auto_tiering: 'InfrequentAccess' });
     expect(bucket.kms_key_id).toBe('${var.kms_key_id == "" ? null : var.kms_key_id}');
     expect(bucket.dynamic.retention_rules.for_each).toBe('${var.retention_days > 0 ? [var.retention_days] : []}');
@@ -264,7 +264,15 @@ describe('bucket', () => {
     expect(par.access_type).toBe('ObjectRead');
     expect(par.object_name).toMatch(/oci_objectstorage_object\..*\.object/);
     expect(par.lifecycle).toEqual({ ignore_changes: ['time_expires'] });
-    expect(only(synth.config, 'oci_objectstorage_object').object).toMatch(/^kit\/vtap-archiver-kit-[0-9.]+-[0-9a-f]{12}\.tar\.gz$/);
+    const object = only(synth.config, 'oci_objectstorage_object');
+    expect(object.object).toMatch(/^kit\/vtap-archiver-kit-[0-9.]+-[0-9a-f]{12}\.tar\.gz$/);
+    // Its own bucket, without lifecycle or retention: replacing the kit must always be possible.
+    expect(object.bucket).toMatch(/oci_objectstorage_bucket\.storage_kit-bucket_.*\.name/);
+    expect(par.bucket).toBe(object.bucket);
+    expect(byPath(synth.config, 'oci_objectstorage_bucket').get('storage_kit-bucket')).toMatchObject({
+      name: '${var.bucket_name}-kit', access_type: 'NoPublicAccess',
+    });
+    expect(byPath(synth.config, 'oci_objectstorage_bucket').get('storage_kit-bucket').dynamic).toBeUndefined();
   });
 });
 
