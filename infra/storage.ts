@@ -76,6 +76,11 @@ export class Storage extends Construct {
           timeAmount: String(ABORT_MULTIPART_AFTER_DAYS), timeUnit: 'DAYS' },
       ],
     });
+    // Retained objects cannot be deleted: a delete rule that fires first would fail on every object.
+    this.lifecycle.addOverride('lifecycle.precondition', [{
+      condition: `\${${vars.ref('delete_after_days')} == 0 || ${vars.ref('retention_days')} == 0 || ${vars.ref('delete_after_days')} > ${vars.ref('retention_days')}}`,
+      error_message: 'delete_after_days must be 0 (never) or longer than retention_days.',
+    }]);
 
     // The kit lives in a bucket of its own: a retention rule on the capture bucket would otherwise
     // make a replaced kit undeletable and every agent upgrade fail.

@@ -257,6 +257,10 @@ describe('bucket', () => {
     ]);
     expect(rules[0]).toMatchObject({ is_enabled: '${var.archive_after_days > 0}', time_unit: 'DAYS', object_name_filter: { inclusion_prefixes: ['${var.capture_prefix}'] } });
     expect(rules[1]).toMatchObject({ is_enabled: '${var.delete_after_days > 0}', time_amount: '${tostring(max(var.delete_after_days, 1))}' });
+    expect(only(synth.config, 'oci_objectstorage_object_lifecycle_policy').lifecycle.precondition).toEqual([{
+      condition: '${var.delete_after_days == 0 || var.retention_days == 0 || var.delete_after_days > var.retention_days}',
+      error_message: 'delete_after_days must be 0 (never) or longer than retention_days.',
+    }]);
   });
 
   it('serves the node kit through a read-only request for that one object', () => {
