@@ -155,6 +155,29 @@ describe('kernel VXLAN (IPv4 underlay, two VNIs)', () => {
   });
 });
 
+describe('kernel VXLAN on another UDP port (8472, the old Linux default)', () => {
+  let sink8472: string;
+  beforeAll(async () => {
+    const lab = await VtapLab.start({ sources: [{ vni: 8 }], dstPort: 8472, payload: { compressible: 32 * 1024, random: 32 * 1024 } });
+    try {
+      sink8472 = (await capture(lab, 'p8472')).sink;
+    } finally {
+      await lab.stop();
+    }
+  });
+
+  it('--vxlan-port 8472 decapsulates it; without it the packets stay raw', async () => {
+    const expected = await vxlanInnerFrames(sink8472, 8472);
+    expect(expected.length).toBeGreaterThan(50);
+    const objects = await archive('p8472', [sink8472], ['--vxlan-port', '8472']);
+    expect(objects.length).toBe(1);
+    expect(frameMismatches(await objectFrames(objectFor(objects, 'vxlan-8'), dir), expected)).toEqual([]);
+    const plain = await archive('p4789only', [sink8472]);
+    expect(plain.length).toBe(1);
+    expect(frameMismatches(await objectFrames(objectFor(plain, 'raw'), dir), await readFrames(sink8472))).toEqual([]);
+  });
+});
+
 describe('kernel VXLAN over an IPv6 underlay, inner IPv4 and IPv6', () => {
   it('decapsulates to the ground truth, with the outer IPv6 source in the metadata', async () => {
     const expected = await vxlanInnerFrames(sinkV6Pcap);

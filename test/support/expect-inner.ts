@@ -9,9 +9,9 @@ export interface InnerFrame extends Frame {
   vni: number;
 }
 
-/** Inner frames of every VXLAN packet in `file` (tshark's VXLAN dissector, UDP 4789). */
-export async function vxlanInnerFrames(file: string): Promise<InnerFrame[]> {
-  const frames = await readFrames(file);
+/** Inner frames of every VXLAN packet in `file` (tshark's VXLAN dissector: UDP 4789, or `port` by decode-as). */
+export async function vxlanInnerFrames(file: string, port = 4789): Promise<InnerFrame[]> {
+  const frames = await readFrames(file, undefined, port === 4789 ? [] : [`udp.port==${port},vxlan`]);
   const inner: InnerFrame[] = [];
   for (const frame of frames) {
     const offset = frame.layerOffsets.vxlan;

@@ -48,9 +48,10 @@ export function epochToNs(text: string): bigint {
 type JsonPacket = { _source: { layers: Record<string, unknown> } };
 
 /** Every frame of a capture (pcap, pcapng, or anything tshark reads) with its bytes and timestamp. */
-export async function readFrames(file: string, displayFilter?: string): Promise<Frame[]> {
+export async function readFrames(file: string, displayFilter?: string, decodeAs: string[] = []): Promise<Frame[]> {
   // -j frame: dissect fully but print only the frame layer and the raw bytes (10x less JSON).
   const args = ['-r', file, '-T', 'json', '-x', '-n', '-j', 'frame'];
+  for (const rule of decodeAs) args.push('-d', rule);
   if (displayFilter) args.push('-Y', displayFilter);
   const out = await tshark(args);
   const packets = JSON.parse(out.trim() === '' ? '[]' : out) as JsonPacket[];
