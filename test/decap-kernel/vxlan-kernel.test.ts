@@ -68,6 +68,12 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** 20261121T141411.602530769Z: UTC, full nanosecond precision. */
+function compactTime(ns: bigint): string {
+  const iso = new Date(Number(ns / 1_000_000n)).toISOString();
+  return `${iso.slice(0, 19).replace(/[-:]/g, '')}.${String(ns % 1_000_000_000n).padStart(9, '0')}Z`;
+}
+
 /** RFC 5952 form of an IPv6 address (WHATWG URL parsing compresses it). */
 function canonicalV6(address: string): string {
   return new URL(`http://[${address}]/`).hostname.slice(1, -1);
@@ -100,6 +106,12 @@ describe('kernel VXLAN (IPv4 underlay, two VNIs)', () => {
       expect(frameMismatches(frames.map((f) => ({ ...f, tsNs: 0n })), truth[index]!.map((f) => ({ ...f, tsNs: 0n })))).toEqual([]);
       expect(metaValue(object, 'vni')).toBe(String(vni));
       expect(metaValue(object, 'packets')).toBe(String(truth[index]!.length));
+      // Name: YYYY/MM/DD/HH/<first>_<last>_<source>_<sink>_<hash>.pcap.gz, times of the first and last outer packet.
+      const times = inner.filter((f) => f.vni === vni).map((f) => f.tsNs);
+      const first = times.reduce((a, b) => (b < a ? b : a));
+      const last = times.reduce((a, b) => (b > a ? b : a));
+      const hourPath = new Date(Number(first / 1_000_000n)).toISOString().slice(0, 13).replace(/[-T]/g, '/');
+      expect(object.name).toMatch(new RegExp(`(^|/)${hourPath}/${compactTime(first)}_${compactTime(last)}_vxlan-${vni}_kerneltest_[0-9a-f]+\\.pcap\\.gz$`));
     }
   });
 
