@@ -104,18 +104,19 @@ async function main(): Promise<void> {
     writeFileSync(keyFile, key.privateKeyPem, { mode: 0o600 });
     const configFile = join(dir, 'config');
     writeFileSync(configFile, `[DEFAULT]\nuser=${key.user}\nfingerprint=${key.fingerprint}\ntenancy=${key.tenancy}\nregion=${ready.region}\nkey_file=${keyFile}\n`);
-    const open = (multipart: boolean, partSize: number) => OciObjectStore.open({
+    const open = (multipart: boolean, partSize: number, parallelParts = 1) => OciObjectStore.open({
       bucket: 'bench',
       auth: { kind: 'config-file', configFile },
       endpoint: ready.standinUrl,
       multipartThreshold: multipart ? 0 : Number.MAX_SAFE_INTEGER,
       partSize,
-      parallelParts: 4,
+      parallelParts,
     });
 
     console.log(`loopback, client and servers in two processes, ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    console.log(`best of ${SIZES.map(([size, n]) => `${n} at ${size / MB} MB`).join(', ')} after a warm-up; MB/s (1 MB = 10^6 bytes)`);
-    console.log('   size  plain PUT  SDK single (ratio)  SDK multipart (ratio, part size x 4 parallel)');
+    console.log(`best of ${SIZES.map(([size, n]) => `${n} at ${size / MB} MB`).join(', ')} after a warm-up; 1 MB = 10^6 bytes`);
+    console.log('MB/s (ratio to the plain PUT); multipart with 1, 2 and 4 parts in flight');
+    console.log('   size  part MiB  plain PUT     SDK single    multipart x1    multipart x2    multipart x4');
     for (const [size, repeats] of SIZES) {
       const bytes = randomBytes(size);
       const filePath = join(dir, `object-${size}`);
@@ -130,7 +131,6 @@ async function main(): Promise<void> {
       };
       const partSize = Math.min(16 * MiB, Math.max(256 * 1024, Math.ceil(size / 4)));
       const single = await open(false, partSize);
-      const multipart = await open(true, partSize);
       let n = 0;
       const putOnce = (store: OciObjectStore) => async () => {
         const result = await store.put({ ...request, name: `bench/${size}/${(n += 1)}` });
@@ -138,10 +138,14 @@ async function main(): Promise<void> {
       };
       const clear = () => ask(child, { type: 'clear' });
       const plain = rate(size, await best(repeats, () => plainPut(ready.sinkUrl, filePath, size)));
-      const sdkSingle = rate(size, await best(repeats, putOnce(single), clear));
-      const sdkMultipart = rate(size, await best(repeats, putOnce(multipart), clear));
-      console.log(`${String(size / MB).padStart(4)} MB  ${fmt(plain)}    ${fmt(sdkSingle)} (${(sdkSingle / plain).toFixed(2)})    `
-        + `${fmt(sdkMultipart)} (${(sdkMultipart / plain).toFixed(2)}, ${(partSize / MiB).toFixed(2)} MiB x 4)`);
+      const cells = [`${fmt(plain)}        `];
+      const cell = (value: number) => `${fmt(value)} (${(value / plain).toFixed(2)})`;
+      cells.push(cell(rate(size, await best(repeats, putOnce(single), clear))));
+      for (const parallel of [1, 2, 4]) {
+        const multipart = await open(true, partSize, parallel);
+        cells.push(cell(rate(size, await best(repeats, putOnce(multipart), clear))));
+      }
+      console.log(`${String(size / MB).padStart(4)} MB  ${(partSize / MiB).toFixed(2).padStart(8)}  ${cells.join(' ')}`);
       rmSync(filePath);
     }
   } finally {
