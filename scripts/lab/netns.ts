@@ -126,6 +126,7 @@ export class Lab {
   readonly id: string;
   private readonly namespaces: Netns[] = [];
   private readonly children = new Set<ChildProcess>();
+  private readonly extraCleanups: (() => void)[] = [];
   private cleaned = false;
 
   constructor(id: string = runId()) {
@@ -176,8 +177,13 @@ export class Lab {
     for (const address of end.addresses ?? []) {
       const args = ['addr', 'add', address, 'dev', end.name];
       if (address.includes(':')) {
-        // No link-local address, DAD or router solicitation: the captures hold only the lab's traffic.
+        // No link-local address, DAD, router solicitation or MLD report (neighbours are static):
+        // the captures hold only the lab's traffic.
         await end.ns.ip('link', 'set', 'dev', end.name, 'addrgenmode', 'none');
+        // The MLD reports the kernel sends anyway (joining the solicited-node group) all go out at
+        // once while the lab is built, not randomly during the first seconds of a capture.
+        await end.ns.sysctl(`net.ipv6.conf.${end.name}.mldv1_unsolicited_report_interval`, 1);
+        await end.ns.sysctl(`net.ipv6.conf.${end.name}.mldv2_unsolicited_report_interval`, 1);
         await end.ns.sysctl(`net.ipv6.conf.${end.name}.accept_ra`, 0);
         await end.ns.sysctl(`net.ipv6.conf.${end.name}.disable_ipv6`, 0);
         args.push('nodad');
@@ -185,6 +191,21 @@ export class Lab {
       await end.ns.ip(...args);
     }
     await end.ns.ip('link', 'set', 'dev', end.name, 'up');
+  }
+
+  /** Registers a synchronous step (e.g. removing a temp dir) run after the namespaces are gone, by either cleanup. */
+  onCleanup(step: () => void): void {
+    this.extraCleanups.push(step);
+  }
+
+  private runExtraCleanups(): void {
+    for (const step of this.extraCleanups.splice(0)) {
+      try {
+        step();
+      } catch {
+        // Best effort: cleanup must go on.
+      }
+    }
   }
 
   /** Registers a child process so cleanup kills it (processes keep a deleted namespace alive). */
@@ -217,6 +238,7 @@ export class Lab {
       await run('ip', ['netns', 'del', ns.name]).catch(() => undefined);
     }
     this.namespaces.length = 0;
+    this.runExtraCleanups();
   }
 
   /** Synchronous variant for 'exit' and signal handlers. */
@@ -232,6 +254,7 @@ export class Lab {
       }
     }
     this.namespaces.length = 0;
+    this.runExtraCleanups();
   }
 }
 

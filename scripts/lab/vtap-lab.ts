@@ -13,7 +13,7 @@
  * static (no ARP in the captures); IPv6 is off except on an IPv6 underlay (no ND/MLD noise).
  */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,6 +141,8 @@ export class VtapLab {
     const v6 = this.opts.ipv6Underlay ?? false;
     const lab = this.lab;
     this.ownsPayloadDir = !this.opts.payloadDir;
+    const ownDir = join(tmpdir(), `vl-payload-${lab.id}`);
+    if (this.ownsPayloadDir) lab.onCleanup(() => rmSync(ownDir, { recursive: true, force: true }));
     this.payloadDir = await preparePayloads(this.opts.payloadDir ?? join(tmpdir(), `vl-payload-${lab.id}`), this.opts.payload ?? { compressible: 256 * 1024, random: 256 * 1024 });
 
     this.fabric = await lab.addNamespace('net');
