@@ -15,6 +15,8 @@ import type { PackOptions, PackReport, PackedObject } from './types.js';
 /** Characters of the sha256 that go into the object name: 48 bits, no realistic collision per source-hour. */
 const NAME_HASH_LENGTH = 12;
 const TWO_POW_32 = 2 ** 32;
+/** A 9000-byte IP MTU plus Ethernet header, two VLAN tags and FCS: anything longer was merged by GRO/LRO. */
+const MAX_MTU_FRAME = 9000 + 14 + 8 + 4;
 
 /** The name token of a stream's source: "vxlan-1234", "gre-7-ip", "gre", "raw", "all". */
 function sourceToken(encap: Encap, id: number, linktype: number): string {
@@ -67,6 +69,7 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
   let decapsulated = 0;
   let unknown = 0;
   let corrections = 0;
+  let oversized = 0;
 
   const visit = (buf: Buffer, start: number, end: number, sec: number, frac: number, origLen: number) => {
     packetsIn += 1;
@@ -108,6 +111,7 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
       lastHour = hour;
       lastStream = stream;
     }
+    if (wireLength > MAX_MTU_FRAME) oversized += 1;
     stream.add(buf, innerStart, innerEnd, sec, frac, wireLength);
     stream.noteOuterSource(buf, result.outerSrcOffset, result.outerSrcLength);
     if (corrected) stream.corrections += 1;
@@ -151,6 +155,7 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
     decapsulated,
     unknown,
     corrections,
+    oversized,
     objects,
     ...(read.cut ? { cut: read.cut } : {}),
   };

@@ -59,6 +59,11 @@ export interface PackReport {
   /** Packets that were not a known encapsulation (kept raw or dropped, per policy). */
   unknown: number;
   corrections: number;
+  /**
+   * Frames longer than any 9000-byte-MTU frame could be: packets merged by GRO/LRO on the capturing
+   * host. They are kept as they are, but the capture interface's offloads should be turned off.
+   */
+  oversized: number;
   objects: PackedObject[];
   /** Set when the input ends inside a record (a crash or power loss cut it): what was kept, and why it stopped. */
   cut?: { offset: number; reason: string };

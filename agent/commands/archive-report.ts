@@ -17,6 +17,12 @@ export function formatReport(summary: ArchiveSummary): string {
       `${report.input}: ${report.packetsIn} packets, ${report.decapsulated} decapsulated, ${report.unknown} not encapsulated, ` +
         `${report.corrections} truncated lengths restored`,
     );
+    if (report.oversized > 0) {
+      lines.push(
+        `  warning: ${report.oversized} packets are longer than a 9000-byte MTU allows: GRO/LRO merged them on the capturing host; ` +
+          'turn offloads off there (ethtool -K <interface> gro off lro off)',
+      );
+    }
     if (report.cut) lines.push(`  warning: input cut off at byte ${report.cut.offset}: ${report.cut.reason}; every complete packet before it was kept`);
     for (const object of report.objects) {
       objects += 1;

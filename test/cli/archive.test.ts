@@ -132,6 +132,40 @@ describe('vtap-archiver archive', () => {
     expect(result.stdout).toMatch(/warning: input cut off at byte \d+: file ends inside a record/);
   });
 
+  it('accepts a header claiming a huge snap length and writes a sane one', async () => {
+    const huge = Buffer.from(await readFile(mixed));
+    huge.writeUInt32LE(0xffffffff, 16);
+    const path = join(dir, 'huge-snaplen.pcap');
+    await writeFile(path, huge);
+    const store = join(dir, 'store-huge');
+    const result = await runCli(['archive', path, '--store', store]);
+    expect(result.code).toBe(0);
+    for (const object of await objectsIn(store)) {
+      const pcap = join(dir, 'huge-out.pcap');
+      await decompressWithCli(join(store, object), pcap);
+      const header = await readFile(pcap);
+      expect(header.readUInt32LE(16)).toBe(262144);
+      expect(await count(pcap)).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps GRO-merged super-packets but warns that offloads were on at capture', async () => {
+    const path = join(dir, 'gro.pcap');
+    await scapy(`
+inner = Ether()/IP(src="10.0.0.1", dst="10.0.0.2")/TCP(sport=80, dport=40000, flags="A")/Raw(b"z" * 30000)
+p = Ether()/IP(src="192.168.7.1", dst="192.168.7.9")/UDP(sport=40000, dport=4789)/VXLAN(vni=5)/inner
+p.time = 1763730000
+wrpcap(${JSON.stringify(path)}, [p])
+`);
+    const store = join(dir, 'store-gro');
+    const result = await runCli(['archive', path, '--store', store]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/warning: 1 packets are longer than a 9000-byte MTU allows: GRO\/LRO merged them/);
+    const [object] = await objectsIn(store);
+    await decompressWithCli(join(store, object!), join(dir, 'gro-out.pcap'));
+    expect((await fields(join(dir, 'gro-out.pcap'), ['frame.len']))[0]).toEqual(['30054']);
+  });
+
   it('is idempotent: archiving the same capture again reports the objects as already stored', async () => {
     const store = join(dir, 'store-twice');
     await runCli(['archive', mixed, '--store', store]);
