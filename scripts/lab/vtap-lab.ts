@@ -88,7 +88,7 @@ export interface TrafficStats {
 }
 
 export interface Traffic {
-  /** Resolves when every source finished its rounds (or after stop()). */
+  /** Resolves when every source finished its rounds (or after stop()) and the connections are closed. */
   done: Promise<TrafficStats>;
   /** Lets the running downloads finish (no half-open flows), then resolves. */
   stop(): Promise<TrafficStats>;
@@ -97,6 +97,7 @@ export interface Traffic {
 export type PayloadName = 'compressible.json' | 'random.bin';
 export const PAYLOADS: PayloadName[] = ['compressible.json', 'random.bin'];
 export const HTTP_PORT = 8080;
+const TEARDOWN_MS = 300;
 
 const SINK_V4 = '10.99.0.1';
 const SINK_V6 = 'fd99::1';
@@ -274,7 +275,11 @@ export class VtapLab {
         }
       }
     };
-    const done = Promise.all(indexes.map(loop)).then(() => stats);
+    // After the last download, wait for the TCP teardown (FIN/ACK) to pass the mirror, so a
+    // capture stopped right after `done` holds complete flows.
+    const done = Promise.all(indexes.map(loop))
+      .then(() => sleep(TEARDOWN_MS))
+      .then(() => stats);
     return {
       done,
       stop: async () => {
