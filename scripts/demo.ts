@@ -60,7 +60,7 @@ export interface AgentOptions {
 }
 
 /** Writes a config and starts `vtap-archiver run` inside `ns`; resolves once /health is 200. */
-export async function startAgentInSink(ns: Netns, options: AgentOptions): Promise<AgentInSink> {
+export async function startAgentInSink(ns: Pick<Netns, 'name' | 'exec'>, options: AgentOptions): Promise<AgentInSink> {
   const spoolDir = join(options.dir, 'spool');
   const archiveDir = join(options.dir, 'archive');
   const config = join(options.dir, 'config.json');

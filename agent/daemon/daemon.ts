@@ -65,6 +65,7 @@ export class Daemon {
   private packedOut = 0;
   private lastHealth: HealthVerdict = { ok: false, reasons: ['starting'] };
   private quotaRunning = false;
+  private ticking = false;
 
   constructor(
     private readonly config: AgentConfig,
@@ -362,6 +363,9 @@ export class Daemon {
   }
 
   private async onTick(): Promise<void> {
+    // setInterval does not wait: a slow tick (a quiet-file restart takes over a second) must not overlap the next.
+    if (this.ticking) return;
+    this.ticking = true;
     try {
       await this.enforceQuota();
       await this.scanIncoming();
@@ -369,6 +373,8 @@ export class Daemon {
       await this.refresh(false);
     } catch (error) {
       this.logger.error(`periodic check failed: ${(error as Error).message}`);
+    } finally {
+      this.ticking = false;
     }
   }
 

@@ -1,0 +1,282 @@
+/**
+ * `npm run bench -- sustained`: the highest rate the whole sink path keeps up with.
+ *
+ * The realistic mirrored capture (built by the pack suite from the namespace lab, cached in
+ * /var/tmp/vtap-archiver-bench) is replayed with tcpreplay at rising rates into a veth whose other
+ * end sits in a sink namespace (vd-<id>-src -> vd-<id>-sink). At each rate, in the same run:
+ * - the agent (`vtap-archiver run`, zstd and gzip) captures, packs and stores into a local store;
+ * - the seed pipeline: `tcpdump -C 16 -W 500 -z gzip` (a ring, gzip run by tcpdump per file).
+ * Both rotate every 16 MB. A rate passes when every replayed packet was archived, with 0 kernel
+ * drops, 0 evictions, and a backlog (captured but not yet compressed) of at most four files when
+ * the replay ends (more means compression falls behind and the backlog grows with time).
+ *
+ * Environment: VTAP_SUSTAINED_RATES (Mbps, default "250,500,1000,1500,2000,2500"),
+ * VTAP_SUSTAINED_SECONDS (replay length per rate, default 10), VTAP_BENCH_CACHE.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { countPcapRecords } from '../agent/daemon/quota.js';
+import { LocalDirectoryStore } from '../agent/store/local.js';
+import { run } from '../scripts/lab/netns.js';
+import { startAgentInSink } from '../scripts/demo.js';
+
+const CACHE = process.env.VTAP_BENCH_CACHE ?? '/var/tmp/vtap-archiver-bench';
+const CAPTURE = join(CACHE, 'mirrored-200MB.pcap');
+const RATES = (process.env.VTAP_SUSTAINED_RATES ?? '250,500,1000,1500,2000,2500').split(',').map(Number);
+const SECONDS = Number(process.env.VTAP_SUSTAINED_SECONDS ?? 10);
+// Small files for both pipelines, so the backlog measure is not dominated by file granularity.
+const ROTATE_MB = 16;
+/** Captured-but-not-compressed bytes allowed when the replay ends: four files (one being compressed, one just rotated, slack). */
+const BACKLOG_BOUND = 4 * ROTATE_MB * 1e6;
+const ID = process.pid.toString(36).slice(-4);
+const SRC_NS = `vd-${ID}-src`;
+const SINK_NS = `vd-${ID}-sink`;
+const SRC_IF = `vdsrc${ID}`;
+const SINK_IF = `vdsnk${ID}`;
+
+type Pipeline = 'agent-zstd' | 'agent-gzip' | 'seed-gzip';
+
+interface Result {
+  pipeline: Pipeline;
+  targetMbps: number;
+  achievedMbps: number;
+  sent: number;
+  archived: number;
+  dropped: number;
+  evicted: number;
+  backlogEndMB: number;
+  drainSeconds: number;
+  pass: boolean;
+  note: string;
+}
+
+function nsExec(ns: string) {
+  return {
+    name: ns,
+    exec: (cmd: string, args: string[] = [], opts: { timeoutMs?: number } = {}) => run('ip', ['netns', 'exec', ns, cmd, ...args], opts),
+  };
+}
+
+function cleanupSync(): void {
+  for (const ns of [SRC_NS, SINK_NS]) {
+    try {
+      execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .forEach((pid) => {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            // gone
+          }
+        });
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // not there
+    }
+  }
+}
+
+/** Two namespaces joined by a veth (MTU 9000, offloads off): replay on one end, capture on the other. */
+async function setUp(): Promise<void> {
+  await run('ip', ['netns', 'add', SRC_NS]);
+  await run('ip', ['netns', 'add', SINK_NS]);
+  await run('ip', ['link', 'add', SRC_IF, 'netns', SRC_NS, 'mtu', '9000', 'type', 'veth', 'peer', 'name', SINK_IF, 'netns', SINK_NS, 'mtu', '9000']);
+  for (const [ns, dev] of [[SRC_NS, SRC_IF], [SINK_NS, SINK_IF]] as const) {
+    await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    await run('ip', ['netns', 'exec', ns, 'ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off']).catch(() => undefined);
+    await run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1']).catch(() => undefined);
+  }
+}
+
+/** tcpreplay at `mbps` for about SECONDS (looping the capture); returns packets sent and the rate reached. */
+async function replay(mbps: number, bytes: number): Promise<{ sent: number; achievedMbps: number }> {
+  const loops = Math.max(1, Math.round((mbps * 1e6 * SECONDS) / 8 / bytes));
+  const { stdout } = await run('ip', ['netns', 'exec', SRC_NS, 'tcpreplay', '-i', SRC_IF, `--mbps=${mbps}`, `--loop=${loops}`, '--preload-pcap', CAPTURE], { timeoutMs: (SECONDS * 20 + 120) * 1000 });
+  const sent = Number(/Successful packets:\s+(\d+)/.exec(stdout)?.[1] ?? /Actual: (\d+) packets/.exec(stdout)?.[1] ?? 0);
+  const achieved = Number(/Rated: [\d.]+ Bps, ([\d.]+) Mbps/.exec(stdout)?.[1] ?? 0);
+  return { sent, achievedMbps: achieved };
+}
+
+async function du(dir: string, filter: (name: string) => boolean): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!filter(name)) continue;
+    total += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}
+
+async function gzipRecords(path: string): Promise<number> {
+  // Stream-count pcap records inside a .gz file.
+  let carry = Buffer.alloc(0);
+  let offset = 24;
+  let count = 0;
+  let consumed = 0;
+  for await (const chunk of createReadStream(path).pipe(createGunzip())) {
+    carry = Buffer.concat([carry, chunk as Buffer]);
+    for (;;) {
+      const rel = offset - consumed;
+      if (rel + 16 > carry.length) break;
+      const caplen = carry.readUInt32LE(rel + 8);
+      if (rel + 16 + caplen > carry.length) break;
+      offset += 16 + caplen;
+      count += 1;
+    }
+    const drop = Math.min(offset - consumed, carry.length);
+    carry = carry.subarray(drop);
+    consumed += drop;
+  }
+  return count;
+}
+
+async function runAgent(codec: 'zstd' | 'gzip', mbps: number, bytes: number, root: string, port: number): Promise<Result> {
+  const dir = await mkdtemp(join(root, `agent-${codec}-${mbps}-`));
+  const agent = await startAgentInSink(nsExec(SINK_NS), {
+    dir,
+    iface: SINK_IF,
+    compress: codec,
+    port,
+    rotateMegabytes: ROTATE_MB,
+    rotateSeconds: 60,
+    quotaMegabytes: 20_000,
+    extra: { capture: { rotateSeconds: 60, rotateMegabytes: ROTATE_MB, user: 'root', offloads: true }, spool: { dir: join(dir, 'spool'), quotaMegabytes: 20_000, reserveMegabytes: 2000, policy: 'evict-oldest' } },
+  });
+  const { sent, achievedMbps } = await replay(mbps, bytes);
+  const spool = join(dir, 'spool');
+  const backlogEnd = (await du(join(spool, 'ready'), () => true)) + (await du(join(spool, 'processing'), () => true));
+  const drainStart = Date.now();
+  await new Promise((r) => setTimeout(r, 1500));
+  const code = await agent.stop();
+  const drainSeconds = (Date.now() - drainStart) / 1000;
+  const log = await readFile(agent.logFile, 'utf8');
+  const stopped = log.split('\n').filter((line) => line.includes('"msg":"capture stopped"'));
+  const dropped = stopped.reduce((sum, line) => sum + ((JSON.parse(line) as { stats: { dropped?: number } }).stats.dropped ?? 0), 0);
+  const state = JSON.parse(await readFile(join(spool, 'state.json'), 'utf8')) as { totals: { evictedFiles: number } };
+  let archived = 0;
+  for await (const info of new LocalDirectoryStore(agent.archiveDir).list()) archived += Number(info.metadata.packets ?? 0);
+  await rm(dir, { recursive: true, force: true });
+  const pass = code === 0 && dropped === 0 && state.totals.evictedFiles === 0 && archived === sent && backlogEnd <= BACKLOG_BOUND;
+  return {
+    pipeline: codec === 'zstd' ? 'agent-zstd' : 'agent-gzip',
+    targetMbps: mbps,
+    achievedMbps,
+    sent,
+    archived,
+    dropped,
+    evicted: state.totals.evictedFiles,
+    backlogEndMB: backlogEnd / 1e6,
+    drainSeconds,
+    pass,
+    note: code === 0 ? '' : `agent exit ${code}`,
+  };
+}
+
+async function runSeed(mbps: number, bytes: number, root: string): Promise<Result> {
+  const dir = await mkdtemp(join(root, `seed-${mbps}-`));
+  const child = spawn('ip', ['netns', 'exec', SINK_NS, 'tcpdump', '-i', SINK_IF, '-n', '-Z', 'root', '-w', join(dir, 'ring.pcap'), '-C', String(ROTATE_MB), '-W', '500', '-z', 'gzip', 'udp dst port 4789'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 10_000;
+  while (!/listening on/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const { sent, achievedMbps } = await replay(mbps, bytes);
+  // Backlog: rotated files gzip has not finished (plain ring files other than the newest).
+  const plain = async () => {
+    const files = (await readdir(dir)).filter((name) => /^ring\.pcap\d+$/.test(name));
+    files.sort((a, b) => Number(a.slice(9)) - Number(b.slice(9)));
+    return files;
+  };
+  const waiting = (await plain()).slice(0, -1);
+  let backlogEnd = 0;
+  for (const name of waiting) backlogEnd += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
+  const drainStart = Date.now();
+  await new Promise((r) => setTimeout(r, 1500));
+  child.kill('SIGINT');
+  await exited;
+  // Wait for the gzip processes tcpdump started (the last file is never compressed: tcpdump's -z skips it).
+  for (let i = 0; i < 600 && (await plain()).length > 1; i += 1) await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 500));
+  const drainSeconds = (Date.now() - drainStart) / 1000;
+  const dropped = Number(/(\d+) packets? dropped by kernel/.exec(stderr)?.[1] ?? -1);
+  let archived = 0;
+  for (const name of await readdir(dir)) {
+    if (name.endsWith('.gz')) archived += await gzipRecords(join(dir, name)).catch(() => 0);
+    else if (/^ring\.pcap\d+$/.test(name)) archived += await countPcapRecords(join(dir, name));
+  }
+  await rm(dir, { recursive: true, force: true });
+  const pass = dropped === 0 && archived === sent && backlogEnd <= BACKLOG_BOUND;
+  return { pipeline: 'seed-gzip', targetMbps: mbps, achievedMbps, sent, archived, dropped, evicted: 0, backlogEndMB: backlogEnd / 1e6, drainSeconds, pass, note: '' };
+}
+
+function print(result: Result): void {
+  const r = result;
+  console.log(
+    `${r.pipeline.padEnd(10)} ${String(r.targetMbps).padStart(5)} Mbps target, ${r.achievedMbps.toFixed(0).padStart(5)} reached: sent ${r.sent}, archived ${r.archived}, kernel drops ${r.dropped}, evicted ${r.evicted}, backlog at end ${r.backlogEndMB.toFixed(0)} MB, drained in ${r.drainSeconds.toFixed(1)} s -> ${r.pass ? 'PASS' : 'fail'}${r.note ? ` (${r.note})` : ''}`,
+  );
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    console.error('sustained: needs root (network namespaces, tcpreplay, tcpdump)');
+    return 1;
+  }
+  if (!existsSync(CAPTURE)) {
+    console.error(`sustained: ${CAPTURE} is missing; run \`npm run bench -- pack\` first, which builds it from the namespace lab`);
+    return 1;
+  }
+  const bytes = (await stat(CAPTURE)).size;
+  await mkdir('/var/tmp', { recursive: true });
+  const root = await mkdtemp('/var/tmp/vd-sustained-');
+  process.once('SIGINT', () => {
+    cleanupSync();
+    process.exit(130);
+  });
+  process.once('exit', cleanupSync);
+  console.log(`sustained: replaying ${(bytes / 1e6).toFixed(0)} MB (${CAPTURE}) for ~${SECONDS} s per rate, rates ${RATES.join(', ')} Mbps; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  await setUp();
+  const best: Record<Pipeline, number> = { 'agent-zstd': 0, 'agent-gzip': 0, 'seed-gzip': 0 };
+  const failed = new Set<Pipeline>();
+  let port = 9880;
+  try {
+    for (const mbps of RATES) {
+      for (const pipeline of ['agent-zstd', 'agent-gzip', 'seed-gzip'] as Pipeline[]) {
+        if (failed.has(pipeline)) continue;
+        const result =
+          pipeline === 'seed-gzip' ? await runSeed(mbps, bytes, root) : await runAgent(pipeline === 'agent-zstd' ? 'zstd' : 'gzip', mbps, bytes, root, (port += 1));
+        print(result);
+        if (result.pass) best[pipeline] = Math.max(best[pipeline], Math.min(result.targetMbps, result.achievedMbps));
+        else failed.add(pipeline);
+      }
+      if (failed.size === 3) break;
+    }
+  } finally {
+    cleanupSync();
+    if (!process.env.VTAP_BENCH_KEEP) await rm(root, { recursive: true, force: true });
+  }
+  const seed = best['seed-gzip'];
+  console.log('\nhighest sustained rate with everything archived, 0 kernel drops, 0 evictions, bounded backlog:');
+  for (const [pipeline, mbps] of Object.entries(best)) {
+    const ratio = seed > 0 && pipeline !== 'seed-gzip' ? ` (${(mbps / seed).toFixed(1)}x the seed pipeline)` : '';
+    console.log(`  ${pipeline.padEnd(10)} ${mbps > 0 ? `${(mbps / 1000).toFixed(2)} Gbps` : 'none of the rates tried'}${ratio}`);
+  }
+  console.log(`goals (issue 3): agent-zstd >= 1.5 Gbps: ${best['agent-zstd'] >= 1500 ? 'met' : 'NOT met'}; agent-gzip >= 0.8 Gbps: ${best['agent-gzip'] >= 800 ? 'met' : 'NOT met'}; >= 5x seed: ${seed > 0 && best['agent-zstd'] >= 5 * seed ? 'met' : 'NOT met'}`);
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores, shared)`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    console.error(`sustained: ${error.message}`);
+    cleanupSync();
+    process.exit(1);
+  },
+);
