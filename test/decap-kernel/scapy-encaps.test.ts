@@ -38,10 +38,11 @@ const CASES: Case[] = [
   { name: 'VXLAN, all reserved flag bits and bytes set', kind: 'vxlan', id: 77, opts: { vxlanFlags: 0xff }, source: 'vxlan-77', dissected: 'vxlan.vni == 77 && vxlan.flags_reserved != 0 && vxlan.reserved8 != 0', encapsulation: 'ether' },
   { name: 'GENEVE with two options', kind: 'geneve', id: 5, opts: { geneveOptions: 2 }, source: 'geneve-5', dissected: 'geneve.vni == 5 && geneve.option.type', encapsulation: 'ether' },
   { name: 'GRETAP with key', kind: 'gretap', id: 7, source: 'gre-7', dissected: 'gre.key == 7 && gre.proto == 0x6558', encapsulation: 'ether' },
-  { name: 'layer-3 GRE with key', kind: 'gre', id: 9, source: 'gre-9-ip', dissected: 'gre.key == 9 && gre.proto == 0x0800', encapsulation: 'rawip' },
+  { name: 'layer-3 GRE with key (IPv4 and IPv6 inside)', kind: 'gre', id: 9, source: 'gre-9-ip', dissected: 'gre.key == 9 && (gre.proto == 0x0800 || gre.proto == 0x86dd)', encapsulation: 'rawip' },
   { name: 'ERSPAN type II (erspan_ver 1)', kind: 'erspan2', id: 3, source: 'erspan-3', dissected: 'erspan.version == 1 && erspan.spanid == 3', encapsulation: 'ether' },
   { name: 'ERSPAN type III (erspan_ver 2)', kind: 'erspan3', id: 4, source: 'erspan-4', dissected: 'erspan.version == 2 && erspan.spanid == 4', encapsulation: 'ether' },
   { name: 'ERSPAN type III with platform sub-header', kind: 'erspan3', id: 6, opts: { platformHeader: true }, source: 'erspan-6', dissected: 'erspan.version == 2 && erspan.o == 1', encapsulation: 'ether' },
+  { name: 'ERSPAN type III, frame type IP', kind: 'erspan3', id: 11, opts: { erspanIp: true }, source: 'erspan-11-ip', dissected: 'erspan.version == 2 && erspan.ft == 2', encapsulation: 'rawip' },
   { name: 'ip6gretap (GRE over IPv6)', kind: 'gretap', id: 8, opts: { ipv6: true }, source: 'gre-8', dissected: 'ipv6.nxt == 47 && gre.key == 8', encapsulation: 'ether' },
   { name: 'VXLAN over IPv6 with an outer 802.1Q tag', kind: 'vxlan', id: 99, opts: { ipv6: true, vlan: 100 }, source: 'vxlan-99', dissected: 'vlan.id == 100 && ipv6 && vxlan.vni == 99', encapsulation: 'ether' },
 ];
@@ -56,15 +57,18 @@ beforeAll(async () => {
   requireRoot('the scapy encapsulation tests (they capture real traffic in namespaces)');
   dir = await mkdtemp(join(tmpdir(), 'vl-encaps-'));
   truthFile = join(dir, 'truth.pcap');
-  const lab = await VtapLab.start({ sources: [{ vni: 1 }], payload: { compressible: 96 * 1024, random: 96 * 1024 } });
+  const lab = await VtapLab.start({ sources: [{ vni: 1 }], innerIpv6: true, payload: { compressible: 96 * 1024, random: 96 * 1024 } });
   try {
     const capture = await lab.startGroundTruth(truthFile);
+    // Inner IPv4 and IPv6 flows, so every encapsulation carries both.
     await lab.startTraffic({ rounds: 1 }).done;
+    await lab.startTraffic({ rounds: 1, ipv6: true }).done;
     expect((await capture.stop()).droppedByKernel).toBe(0);
   } finally {
     await lab.stop();
   }
   truth = await readFrames(truthFile);
+  expect(truth.filter((f) => f.protocols.startsWith('eth:ethertype:ipv6:tcp')).length).toBeGreaterThan(20);
   for (const c of CASES) {
     const out = join(dir, `${c.source}.outer.pcap`);
     const want = join(dir, `${c.source}.expected.pcap`);

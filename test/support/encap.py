@@ -8,7 +8,7 @@ Writes OUT (the outer capture, each packet with its inner frame's timestamp) and
 truncated inner frames keeping their original length as orig_len).
 
 usage: encap.py IN OUT EXPECTED KIND ID [--ipv6] [--vlan N] [--vxlan-flags N]
-                [--geneve-options N] [--truncate N] [--platform-header]
+                [--geneve-options N] [--truncate N] [--platform-header] [--erspan-ip]
 KIND: vxlan | geneve | gretap | gre | erspan2 | erspan3
 """
 import argparse
@@ -37,12 +37,14 @@ def main():
     ap.add_argument("--geneve-options", type=int, default=0, help="number of 8-byte GENEVE options")
     ap.add_argument("--truncate", type=int, help="cut each inner frame to this many bytes")
     ap.add_argument("--platform-header", action="store_true", help="ERSPAN III with the O flag and sub-header")
+    ap.add_argument("--erspan-ip", action="store_true", help="ERSPAN III frame type 2: the IP packet without Ethernet")
     a = ap.parse_args()
 
     reader = RawPcapReader(a.inp)
     nano = bool(getattr(reader, "nano", False))
     out = PcapWriter(a.out, nano=True, linktype=1, sync=False)
-    expected = PcapWriter(a.expected, nano=True, linktype=101 if a.kind == "gre" else 1, sync=False)
+    layer3 = a.kind == "gre" or a.erspan_ip
+    expected = PcapWriter(a.expected, nano=True, linktype=101 if layer3 else 1, sync=False)
     # write_packet() with bytes does not write the file header by itself.
     out.write_header(None)
     expected.write_header(None)
@@ -51,8 +53,8 @@ def main():
         nsec = meta.usec if nano else meta.usec * 1000
         wirelen = meta.wirelen
         inner = bytes(data)
-        if a.kind == "gre":
-            # Layer-3 GRE carries the IP packet without its Ethernet header.
+        if layer3:
+            # Layer-3 GRE (and ERSPAN III frame type 2) carry the IP packet without its Ethernet header.
             inner, wirelen = inner[14:], wirelen - 14
         if a.truncate is not None and len(inner) > a.truncate:
             inner = inner[: a.truncate]
@@ -90,7 +92,7 @@ def encapsulate(a, index, inner):
     else:
         # Linux erspan_ver 2 = ERSPAN type III: header version 2, frame type 0 (Ethernet).
         tunnel = GRE(seqnum_present=1, sequence_number=index, proto=0x22EB) / ERSPAN_III(
-            ver=2, session_id=a.id, timestamp=index * 1000, ft=0, hw=5, d=1, gra=1, o=1 if a.platform_header else 0
+            ver=2, session_id=a.id, timestamp=index * 1000, ft=2 if a.erspan_ip else 0, hw=5, d=1, gra=1, o=1 if a.platform_header else 0
         )
         if a.platform_header:
             tunnel = tunnel / ERSPAN_PlatformSpecific(platf_id=3, info1=1, info2=2)

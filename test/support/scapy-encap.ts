@@ -18,6 +18,8 @@ export interface EncapOptions {
   geneveOptions?: number;
   truncate?: number;
   platformHeader?: boolean;
+  /** ERSPAN III frame type 2 (IP packet, no Ethernet). */
+  erspanIp?: boolean;
 }
 
 /** Writes `out` (outer packets) and `expected` (what decapsulation must give) from the frames of `input`. */
@@ -29,6 +31,7 @@ export async function scapyEncap(input: string, out: string, expected: string, k
   if (opts.geneveOptions) args.push('--geneve-options', String(opts.geneveOptions));
   if (opts.truncate !== undefined) args.push('--truncate', String(opts.truncate));
   if (opts.platformHeader) args.push('--platform-header');
+  if (opts.erspanIp) args.push('--erspan-ip');
   try {
     await execFileP(PYTHON, args, { encoding: 'utf8' });
   } catch (error) {
