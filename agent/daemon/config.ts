@@ -17,7 +17,8 @@
  *              "policy": "evict-oldest" | "pause-capture" },
  *   "capture": { "rotateMegabytes": 64, "rotateSeconds": 60, "bufferKiB": 32768, "snaplen": 9300,
  *                "user": "vtap-archiver", "offloads": true },
- *   "upload": { "maxBackoffSeconds": 60, "healthyWithinSeconds": 600, "shutdownSeconds": 30 }
+ *   "upload": { "maxBackoffSeconds": 60, "healthyWithinSeconds": 600, "shutdownSeconds": 30 },
+ *   "pack": { "workers": 2 }             // captures packed at once (compression runs on libuv's threads)
  * }
  * Environment: VTAP_ARCHIVER_CONFIG (file path), VTAP_ARCHIVER_STORE, VTAP_ARCHIVER_INTERFACE,
  * VTAP_ARCHIVER_SPOOL_DIR, VTAP_ARCHIVER_SINK, VTAP_ARCHIVER_HTTP_PORT.
@@ -88,6 +89,12 @@ export const configSchema = z.strictObject({
       healthyWithinSeconds: z.number().positive().default(600),
       /** On SIGTERM, how long to keep trying to upload before leaving the rest in the outbox. */
       shutdownSeconds: z.number().nonnegative().default(30),
+    })
+    .prefault({}),
+  pack: z
+    .strictObject({
+      /** One capture per worker; two keep both cores of a sink busy when uploads of a burst pile up. */
+      workers: z.number().int().min(1).max(8).default(2),
     })
     .prefault({}),
 });

@@ -53,7 +53,8 @@ export class Daemon {
   private freeBytes = 0;
   private readonly startedAt = new Date();
   private scanChain: Promise<void> = Promise.resolve();
-  private packWake: (() => void) | undefined;
+  /** Pack workers waiting for a capture; woken when one is ready (or on stop). */
+  private readonly packWaiters = new Set<() => void>();
   private packLoopDone: Promise<void> = Promise.resolve();
   private uploadLoopDone: Promise<void> = Promise.resolve();
   private current: { file: string; firstSeen: number; size: number; grewAt: number } | undefined;
@@ -183,7 +184,7 @@ export class Daemon {
 
     await this.enforceQuota();
     if (!this.capturePaused) this.capture.start();
-    this.packLoopDone = this.packLoop();
+    this.packLoopDone = Promise.all(Array.from({ length: this.config.pack.workers }, () => this.packLoop())).then(() => undefined);
     this.uploadLoopDone = this.uploader.run();
     this.tick = setInterval(() => void this.onTick(), 1000);
     await this.onTick();
@@ -197,7 +198,7 @@ export class Daemon {
     await this.capture.stop();
     await this.scanIncoming();
     this.captureDrained = true;
-    this.packWake?.();
+    this.wakePackers();
     await this.packLoopDone;
     this.uploader.stop();
     await this.uploadLoopDone;
@@ -210,6 +211,10 @@ export class Daemon {
     await this.refresh(true);
     const left = this.lastUsage?.outbox.files ?? 0;
     this.logger.info({ outbox: left }, left > 0 ? 'stopped; objects left in the outbox for the next start' : 'stopped; spool empty');
+  }
+
+  private wakePackers(): void {
+    for (const wake of [...this.packWaiters]) wake();
   }
 
   private noteError(message: string): void {
@@ -231,7 +236,7 @@ export class Daemon {
       const moved = await this.spool.finishIncoming(finished);
       if (moved.length > 0) {
         this.metrics.captureFiles.inc(moved.length);
-        this.packWake?.();
+        this.wakePackers();
       }
     }).catch((error: Error) => {
       this.logger.error(`scanning incoming/: ${error.message}`);
@@ -260,10 +265,15 @@ export class Daemon {
       if (ready.length === 0) {
         if (this.captureDrained) return true;
         await new Promise<void>((resolve) => {
-          this.packWake = resolve;
-          setTimeout(resolve, 2000);
+          const waiters = this.packWaiters;
+          const timer = setTimeout(done, 2000);
+          function done() {
+            clearTimeout(timer);
+            waiters.delete(done);
+            resolve();
+          }
+          waiters.add(done);
         });
-        this.packWake = undefined;
         return false;
       }
       const file = ready[0]!;

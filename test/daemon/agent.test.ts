@@ -140,7 +140,7 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     await waitFor(() => existsSync(marker), 30_000, `the agent to reach "${point}"`);
     await first.kill9();
     const before = await spoolLeft(first.spoolDir);
-    if (point === 'processing' || point === 'packed' || point === 'moving') expect(before.processing).toHaveLength(1);
+    if (point === 'processing' || point === 'packed' || point === 'moving') expect(before.processing?.length).toBeGreaterThanOrEqual(1); // one per pack worker that got there
     if (point === 'moving') expect(before.outbox?.some((file) => !file.endsWith('.json'))).toBe(true);
 
     // The killed agent's tcpdump is still running; the new agent must stop it and recover everything.
