@@ -13,7 +13,7 @@ export async function run(root: string, argv: string[]): Promise<void> {
     console.log(`synth: ${stackDir}`);
   } else if (command === 'package') {
     const result = await packageStack(root, target);
-    console.log(`package: ${result.zipFile} (${result.entries.length} files; kit ${result.kit.objectName})`);
+    console.log(`package: ${result.zipFile} (${result.entries.length} files; kit ${result.kit.objectName}; terraform validate: ${result.terraform})`);
   } else {
     throw new Error('usage: package-stack.mjs synth [outdir] | package [zip-file]');
   }

@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { STACK_NAME, VtapArchiverStack } from '../stack.js';
 import { checkTemplateSyntax, validateTerraformJson, type ProviderSchemaFile } from '../validate/provider-schema.js';
+import { OCI_PROVIDER_SOURCE } from '../validate/provider-source.js';
+import { schemaProviderEnv, terraformAvailable, terraformValidate, validateErrors } from '../validate/terraform.js';
 import { buildKit, type Kit } from './kit.js';
 import { schemaYaml } from './schema-yaml.js';
 
-export const OCI_PROVIDER_SOURCE = 'registry.terraform.io/oracle/oci';
+export { OCI_PROVIDER_SOURCE };
 export const TERRAFORM_FILE = 'main.tf.json';
 
 export function loadProviderSchema(root: string): ProviderSchemaFile {
@@ -43,6 +45,8 @@ export interface PackageResult {
   readonly zipFile: string;
   readonly entries: string[];
   readonly kit: Kit;
+  /** Outcome of `terraform validate` against the schema-only provider. */
+  readonly terraform: 'valid' | 'skipped (no terraform on PATH)';
 }
 
 /**
@@ -72,9 +76,22 @@ export async function packageStack(root: string, zipFile = join(root, 'dist/vtap
     for (const file of listFiles(join(root, 'cloud-init'))) add(`cloud-init/${relative(join(root, 'cloud-init'), file)}`, readFileSync(file));
     add('agent/vtap-archiver.mjs', readFileSync(kit.agentBundle));
 
+    // With a terraform on PATH, let Terraform itself validate exactly what goes into the zip.
+    let terraform: PackageResult['terraform'] = 'skipped (no terraform on PATH)';
+    if (terraformAvailable()) {
+      const unpacked = join(work, 'unpacked');
+      for (const [name, entry] of Object.entries(files)) {
+        mkdirSync(dirname(join(unpacked, name)), { recursive: true });
+        writeFileSync(join(unpacked, name), (entry as [Uint8Array, unknown])[0]);
+      }
+      const problems = validateErrors(terraformValidate(unpacked, schemaProviderEnv(root, join(work, 'terraform'))));
+      if (problems.length > 0) throw new Error(`terraform validate rejects the stack:\n  ${problems.join('\n  ')}`);
+      terraform = 'valid';
+    }
+
     mkdirSync(dirname(zipFile), { recursive: true });
     writeFileSync(zipFile, zipSync(files, { level: 9 }));
-    return { zipFile, entries: Object.keys(files).sort(), kit };
+    return { zipFile, entries: Object.keys(files).sort(), kit, terraform };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

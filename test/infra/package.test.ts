@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { terraformAvailable } from '../../infra/validate/terraform.js';
 import { VARIABLE_GROUPS } from '../../infra/variables.js';
 import { ROOT } from './helpers.js';
 
@@ -13,17 +14,22 @@ const zipFile = join(work, 'vtap-archiver-stack.zip');
 let files: Record<string, Uint8Array>;
 let terraform: any;
 let schema: any;
+let packageOutput: string;
 const text = (name: string): string => Buffer.from(files[name]!).toString('utf8');
 
 beforeAll(() => {
   // The real `npm run package` path: gen:oci, esbuild, synth, validate, zip.
-  execFileSync(process.execPath, [join(ROOT, 'scripts/package-stack.mjs'), 'package', zipFile], { cwd: ROOT, stdio: 'pipe' });
+  packageOutput = execFileSync(process.execPath, [join(ROOT, 'scripts/package-stack.mjs'), 'package', zipFile], { cwd: ROOT, stdio: 'pipe' }).toString();
   files = unzipSync(readFileSync(zipFile));
   terraform = JSON.parse(text('main.tf.json'));
   schema = parse(text('schema.yaml'));
 }, 180_000);
 
 describe('the Resource Manager stack zip', () => {
+  it('was validated by terraform itself when packaged (where terraform is installed)', () => {
+    expect(packageOutput).toContain(`terraform validate: ${terraformAvailable() ? 'valid' : 'skipped (no terraform on PATH)'}`);
+  });
+
   it('passes `unzip -t` and holds the Terraform, schema.yaml, cloud-init and the agent', () => {
     expect(execFileSync('unzip', ['-tq', zipFile]).toString()).toMatch(/No errors detected/);
     for (const name of ['main.tf.json', 'schema.yaml', 'cloud-init/sink.yaml', 'cloud-init/source.yaml', 'cloud-init/file-server.yaml',

@@ -1,30 +1,22 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../agent/daemon/config.js';
+import { schemaProviderEnv, terraformAvailable, terraformValidate, validateErrors, type ValidateResult } from '../../infra/validate/terraform.js';
 import { ROOT } from './helpers.js';
 
 /**
- * The real `terraform validate` on the Resource Manager zip, offline: the oracle/oci provider is
- * replaced (CLI dev_overrides) by test/infra/schema-provider, which serves the committed provider
- * schema over the plugin protocol and accepts every configuration. Terraform itself then checks
+ * The real `terraform validate` and `terraform plan` on the Resource Manager zip, offline: the
+ * oracle/oci provider is replaced (CLI dev_overrides) by infra/validate/schema-provider, which serves
+ * the committed provider schema over the plugin protocol, accepts every configuration, reads data
+ * sources as placeholders and plans computed attributes as unknown. Terraform itself then checks
  * argument names, types, required arguments, block counts and every reference to a resource
- * attribute, exactly as it would with the real provider's schema.
+ * attribute, and plan evaluates every expression, count and for_each of the stack.
  */
-const available = spawnSync('terraform', ['version'], { env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' } }).status === 0;
+const available = terraformAvailable();
 if (!available) console.warn('terraform-validate: no terraform on PATH, these checks are skipped');
-
-interface Diagnostic {
-  severity: 'error' | 'warning';
-  summary: string;
-  detail: string;
-}
-interface ValidateResult {
-  valid: boolean;
-  error_count: number;
-  diagnostics: Diagnostic[];
-}
 
 let work: string;
 let stackDir: string;
@@ -33,12 +25,11 @@ let env: NodeJS.ProcessEnv;
 
 function validate(config: unknown = JSON.parse(original)): ValidateResult {
   writeFileSync(join(stackDir, 'main.tf.json'), JSON.stringify(config, null, 2));
-  const result = spawnSync('terraform', ['validate', '-json', '-no-color'], { cwd: stackDir, env, encoding: 'utf8', timeout: 120_000 });
-  return JSON.parse(result.stdout) as ValidateResult;
+  return terraformValidate(stackDir, env);
 }
-const errors = (result: ValidateResult) => result.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.summary}: ${d.detail}`);
+const errors = validateErrors;
 
-describe.runIf(available)('terraform validate of the stack zip against the oracle/oci 8.28.0 schema', () => {
+describe.runIf(available)('terraform validate and plan of the stack zip against the oracle/oci 8.28.0 schema', () => {
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'vtap-tf-validate-'));
     const zip = join(work, 'stack.zip');
@@ -48,14 +39,7 @@ describe.runIf(available)('terraform validate of the stack zip against the oracl
     execFileSync('unzip', ['-q', zip, '-d', stackDir]);
     original = readFileSync(join(stackDir, 'main.tf.json'), 'utf8');
 
-    const plugins = join(work, 'plugins');
-    mkdirSync(plugins);
-    const provider = join(plugins, 'terraform-provider-oci');
-    writeFileSync(provider, `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'test/infra/schema-provider/server.mjs')}" "${join(ROOT, 'infra/oci/provider-schema.json')}"\n`);
-    chmodSync(provider, 0o755);
-    const cliConfig = join(work, 'terraformrc');
-    writeFileSync(cliConfig, `provider_installation {\n  dev_overrides {\n    "registry.terraform.io/oracle/oci" = "${plugins}"\n  }\n  direct {}\n}\n`);
-    env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+    env = schemaProviderEnv(ROOT, work);
   }, 180_000);
 
   it('is valid', () => {
@@ -87,4 +71,79 @@ describe.runIf(available)('terraform validate of the stack zip against the oracl
       'Unsupported attribute: This object does not have an attribute named "ip_adress".',
     ]);
   }, 120_000);
+
+  const REQUIRED = {
+    tenancy_ocid: 'ocid1.tenancy.oc1..t', region: 'eu-frankfurt-1', compartment_ocid: 'ocid1.compartment.oc1..c',
+    ssh_public_key: 'ssh-ed25519 AAAA test', ssh_source_cidr: '203.0.113.7/32',
+  };
+
+  /** Plans with these variables; returns the planned resources by address (`terraform show -json`). */
+  function plan(vars: Record<string, unknown>): Map<string, { type: string; after: any; unknown: any }> {
+    writeFileSync(join(stackDir, 'main.tf.json'), original);
+    writeFileSync(join(stackDir, 'test.tfvars.json'), JSON.stringify({ ...REQUIRED, ...vars }));
+    const run = spawnSync('terraform', ['plan', '-input=false', '-no-color', '-var-file=test.tfvars.json', '-out=plan.bin'], { cwd: stackDir, env, encoding: 'utf8', timeout: 240_000 });
+    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
+    const shown = JSON.parse(execFileSync('terraform', ['show', '-json', 'plan.bin'], { cwd: stackDir, env, encoding: 'utf8', maxBuffer: 64 << 20 })) as {
+      resource_changes: Array<{ address: string; type: string; mode: string; change: { actions: string[]; after: any; after_unknown: any } }>;
+    };
+    return new Map(shown.resource_changes.filter((r) => r.mode === 'managed').map((r) => {
+      expect(r.change.actions, r.address).toEqual(['create']);
+      return [r.address, { type: r.type, after: r.change.after, unknown: r.change.after_unknown }];
+    }));
+  }
+  const ofType = (planned: Map<string, { type: string; after: any }>, type: string) =>
+    [...planned].filter(([, r]) => r.type === type).map(([address, r]) => ({ address, ...r }));
+
+  it('plans the default deployment: stopped VTAPs with per-source VNIs, one filter, a valid agent config', () => {
+    const planned = plan({ mirrored_vnic_ids: ['ocid1.vnic.oc1..existing'] });
+    const vtaps = ofType(planned, 'oci_core_vtap');
+    expect(vtaps.map((v) => [v.address.replace(/^.*\[/, '['), v.after.vxlan_network_identifier, v.after.is_vtap_enabled])).toEqual([
+      ['["demo-0"]', '1000', false], ['["vnic-0"]', '1010', false],
+    ]);
+    expect(ofType(planned, 'oci_core_capture_filter').map((f) => f.after.display_name)).toEqual(['vtap-archiver-all']);
+    expect(ofType(planned, 'oci_objectstorage_bucket').map((b) => b.after.name).sort()).toEqual(['vtap-archiver-captures', 'vtap-archiver-captures-kit']);
+    expect(ofType(planned, 'oci_autoscaling_auto_scaling_configuration')).toEqual([]);
+    expect(ofType(planned, 'oci_core_instance')).toHaveLength(2); // jump host + one demo source
+
+    const launch = ofType(planned, 'oci_core_instance_configuration')[0]!.after.instance_details[0].launch_details[0];
+    expect(launch.defined_tags).toEqual({ 'vtap-archiver.role': 'sink' });
+    expect(launch.shape_config).toEqual([expect.objectContaining({ ocpus: 2, memory_in_gbs: 16 })]);
+    const agent = configSchema.parse(JSON.parse(launch.metadata.vtap_archiver_config));
+    expect(agent.store).toMatch(/^oci:\/\/[^/]+\/vtap-archiver-captures\?region=eu-frankfurt-1&auth=instance-principal$/);
+    expect(launch.metadata.vtap_archiver_encapsulation_ports).toBe('4789');
+
+    const policy = ofType(planned, 'oci_identity_policy')[0]!.after;
+    expect(policy.statements).toHaveLength(3);
+    expect(policy.statements[0]).toBe("Allow dynamic-group vtap-archiver-sinks to manage objects in compartment id ocid1.compartment.oc1..c where all {target.bucket.name = 'vtap-archiver-captures', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_INSPECT'}}");
+  }, 300_000);
+
+  it('plans a production variant: no demo, running VTAPs, autoscaling, custom rules, a fixed shape', () => {
+    const planned = plan({
+      demo_source_count: 0, mirrored_vnic_ids: ['ocid1.vnic.oc1..a', 'ocid1.vnic.oc1..b'], start_vtaps: true, sink_autoscaling: true,
+      capture_filter_preset: 'custom', capture_filter_rules_json: JSON.stringify([{ direction: 'INGRESS', protocol: '17', udpDestinationPort: 53 }]),
+      sink_shape: 'VM.Standard2.4', kms_key_id: 'ocid1.key.oc1..k', retention_days: 30, delete_after_days: 400,
+    });
+    expect(ofType(planned, 'oci_core_vtap').map((v) => [v.after.vxlan_network_identifier, v.after.is_vtap_enabled])).toEqual([['1010', true], ['1011', true]]);
+    expect(ofType(planned, 'oci_core_instance').map((i) => i.after.display_name)).toEqual(['vtap-archiver-jump']);
+    expect(ofType(planned, 'oci_autoscaling_auto_scaling_configuration')).toHaveLength(1);
+    const [filter] = ofType(planned, 'oci_core_capture_filter');
+    expect(filter!.after.display_name).toBe('vtap-archiver-custom');
+    expect(filter!.after.vtap_capture_filter_rules).toEqual([expect.objectContaining({
+      traffic_direction: 'INGRESS', rule_action: 'INCLUDE', protocol: '17',
+      udp_options: [{ destination_port_range: [{ min: 53, max: 53 }], source_port_range: [] }],
+    })]);
+    expect(ofType(planned, 'oci_core_instance_configuration')[0]!.after.instance_details[0].launch_details[0].shape_config).toEqual([]);
+    const bucket = ofType(planned, 'oci_objectstorage_bucket').find((b) => b.after.name === 'vtap-archiver-captures')!.after;
+    expect(bucket.kms_key_id).toBe('ocid1.key.oc1..k');
+    expect(bucket.retention_rules).toEqual([expect.objectContaining({ duration: [{ time_amount: '30', time_unit: 'DAYS' }] })]);
+    expect(ofType(planned, 'oci_identity_policy')[0]!.after.statements[3]).toBe("Allow service objectstorage-eu-frankfurt-1 to use keys in tenancy where target.key.id = 'ocid1.key.oc1..k'");
+  }, 300_000);
+
+  it('refuses to plan a delete rule that fires inside the retention period', () => {
+    writeFileSync(join(stackDir, 'main.tf.json'), original);
+    writeFileSync(join(stackDir, 'test.tfvars.json'), JSON.stringify({ ...REQUIRED, retention_days: 400, delete_after_days: 30 }));
+    const run = spawnSync('terraform', ['plan', '-input=false', '-no-color', '-var-file=test.tfvars.json'], { cwd: stackDir, env, encoding: 'utf8', timeout: 240_000 });
+    expect(run.status).not.toBe(0);
+    expect(`${run.stdout}${run.stderr}`.replace(/\s+/g, ' ')).toContain('delete_after_days must be 0 (never) or longer than retention_days.');
+  }, 300_000);
 });
