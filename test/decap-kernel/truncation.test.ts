@@ -2,9 +2,10 @@
  * Issue 2, VTAP truncation (max_packet_size): real HTTP frames from a lab client veth, cut to
  * 200 (or 128) bytes inside a complete outer packet as a VTAP does (scapy), with the inner IP
  * length left as it was. The archiver must restore orig_len from the inner IP header, count each
- * correction, and Wireshark must then see no "previous segment not captured" in the flows.
- * Without the fix (--no-fix-truncated) Wireshark does report lost segments: the control that
- * shows this test can fail.
+ * correction, and Wireshark must then report no more "previous segment not captured" than in the
+ * untouched ground truth (zero, unless veths reordered segments on a loaded machine: then the
+ * same few). Without the fix (--no-fix-truncated) Wireshark reports lost segments throughout:
+ * the control that shows this test can fail.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,8 @@ const LOST = 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment';
 let dir: string;
 let truthFile: string;
 let truth: Frame[];
+/** Lost-segment reports tshark makes on the untouched ground truth (normally 0). */
+let lostInTruth: number;
 
 beforeAll(async () => {
   requireRoot('the truncation tests (they capture real traffic in namespaces)');
@@ -38,6 +41,7 @@ beforeAll(async () => {
     await lab.stop();
   }
   truth = await readFrames(truthFile);
+  lostInTruth = await count(truthFile, LOST);
 });
 
 afterAll(async () => {
@@ -67,7 +71,8 @@ describe.each([
     expect(cutCount6).toBeGreaterThan(20);
     expect(cutCount - cutCount6).toBeGreaterThan(20);
     expect(expected.filter((f) => f.capLen === cut && f.len > cut).length).toBe(cutCount);
-    expect(await count(truthFile, LOST)).toBe(0);
+    // Real veth reordering under load can flag a segment in the ground truth itself; more would mean a bad capture.
+    expect(lostInTruth).toBeLessThanOrEqual(3);
   });
 
   it('restores orig_len from the inner IP header, counts the corrections, and tshark sees no lost segment', async () => {
@@ -88,7 +93,7 @@ describe.each([
     await decompressWithCli(object.path, plain);
     expect(await count(plain, 'tcp')).toBe(await count(truthFile, 'tcp'));
     expect(await count(plain, 'ipv6 && tcp')).toBeGreaterThan(20);
-    expect(await count(plain, LOST)).toBe(0);
+    expect(await count(plain, LOST)).toBe(lostInTruth);
   });
 
   it('control: with --no-fix-truncated orig_len stays at the cut and tshark reports lost segments', async () => {
@@ -101,6 +106,6 @@ describe.each([
     expect(frames.every((f) => f.len === f.capLen)).toBe(true);
     const plain = join(dir, `${source}-nofix.pcap`);
     await decompressWithCli(object!.path, plain);
-    expect(await count(plain, LOST)).toBeGreaterThan(0);
+    expect(await count(plain, LOST)).toBeGreaterThan(lostInTruth + 10);
   });
 });
