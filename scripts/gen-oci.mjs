@@ -36,9 +36,9 @@ rmSync(srcDir, { recursive: true, force: true });
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(srcDir, { recursive: true });
 
-// The generator embeds Terraform's CLI-config loader, which logs an error when ~/.terraformrc is
-// missing; an empty config keeps CI logs free of a misleading [ERROR].
-process.env.TF_CLI_CONFIG_FILE ??= '/dev/null';
+// Loading the generator runs `terraform version` when terraform is installed, which logs a
+// misleading [ERROR] when the CLI config file (TF_CLI_CONFIG_FILE, or ~/.terraformrc) is missing.
+if (!process.env.TF_CLI_CONFIG_FILE || !existsSync(process.env.TF_CLI_CONFIG_FILE)) process.env.TF_CLI_CONFIG_FILE = '/dev/null';
 const { generateProviderBindingsFromSchema } = require('@cdktf/provider-generator');
 const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
 await generateProviderBindingsFromSchema(srcDir, schema);
