@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildKit } from '../../infra/package/kit.js';
 import { terraformAvailable } from '../../infra/validate/terraform.js';
 import { VARIABLE_GROUPS } from '../../infra/variables.js';
 import { ROOT } from './helpers.js';
@@ -82,6 +83,13 @@ describe('the Resource Manager stack zip', () => {
     for (const name of ['bootstrap.sh', 'demo-fetch.sh', 'vtap-archiver.mjs', 'vtap-archiver.service']) expect(listing).toContain(name);
     expect(listing).toMatch(/^-rwxr-xr-x root\/root .* bootstrap\.sh$/m);
   });
+
+  it('builds the kit reproducibly, so an unchanged agent never replaces the sinks\' configuration', async () => {
+    const [first, second] = [await buildKit(ROOT, join(work, 'kit-a')), await buildKit(ROOT, join(work, 'kit-b'))];
+    expect(first.sha256).toBe(second.sha256);
+    expect(first.objectName).toBe(second.objectName);
+    expect(first.objectName).toContain(first.sha256.slice(0, 12));
+  }, 60_000);
 
   it('ships an agent bundle that runs under plain node and reports the package version', () => {
     const bundle = join(work, 'vtap-archiver.mjs');
