@@ -5,7 +5,8 @@
  *    emulated VTAP sources (scripts/lab) with HTTP downloads of compressible and random
  *    payloads, captured by tcpdump on the sink interface (the VXLAN underlay).
  * 2. In the same run, each pinned to one core (taskset -c 0): `gzip -6` over the raw capture,
- *    `vtap-archiver archive` with gzip (default level), and with zstd (default level).
+ *    `vtap-archiver archive` with gzip (default level), and with zstd (default level); plus, for
+ *    reference, the zstd CLI at -1 and -3 over the raw capture.
  * 3. Prints input MB/s (wall clock and CPU time), output size and the ratios to gzip -6, and the
  *    issue-2 goals (zstd >= 10x gzip -6 throughput at a smaller output; gzip path >= 1.5x).
  *
@@ -40,7 +41,8 @@ interface CaptureInfo {
 
 /** Builds the mirrored capture with the lab, or reuses the cached one. */
 async function mirroredCapture(): Promise<CaptureInfo> {
-  const file = join(CACHE, `mirrored-${TARGET_MB}MB.pcap`);
+  // v2: every source serves its own payload bytes (v1 served the same files to both sources).
+  const file = join(CACHE, `mirrored-${TARGET_MB}MB-v2.pcap`);
   const infoFile = `${file}.json`;
   if (process.env.VTAP_BENCH_REBUILD !== '1' && existsSync(infoFile) && existsSync(file)) {
     const info = JSON.parse(await readFile(infoFile, 'utf8')) as CaptureInfo;
@@ -189,6 +191,19 @@ async function main(): Promise<void> {
           const { bytes, objects } = await storeBytes(store);
           await rm(store, { recursive: true, force: true });
           return { name: `vtap-archiver archive --compress ${codec}`, timing, outBytes: bytes, note: `${objects} objects` };
+        }),
+      );
+    }
+    // Reference points, not goals: the zstd command line tool alone on the raw capture shows what
+    // one core can do at all at these levels.
+    for (const level of [1, 3]) {
+      rows.push(
+        await best(REPEAT, async () => {
+          const out = join(work, `ref.pcap.zst`);
+          const timing = await timed(['zstd', `-${level}`, '-T1', '-q', '-c', input], out);
+          const row = { name: `(reference) zstd -${level} -T1 CLI`, timing, outBytes: (await stat(out)).size, note: '' };
+          await rm(out, { force: true });
+          return row;
         }),
       );
     }

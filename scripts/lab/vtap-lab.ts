@@ -45,7 +45,7 @@ export interface VtapLabOptions {
   mtu?: number;
   /** Payload sizes served over HTTP (default 256 KiB each). */
   payload?: PayloadSizes;
-  /** Directory for the payload files; reused when the files already have the right size. */
+  /** Directory for the payload files (one sub-directory per source); reused when the files already have the right size. */
   payloadDir?: string;
   /** Use this lab (e.g. from withLab) instead of creating one; then the caller cleans up. */
   lab?: Lab;
@@ -144,7 +144,9 @@ export class VtapLab {
     this.ownsPayloadDir = !this.opts.payloadDir;
     const ownDir = join(tmpdir(), `vl-payload-${lab.id}`);
     if (this.ownsPayloadDir) lab.onCleanup(() => rmSync(ownDir, { recursive: true, force: true }));
-    this.payloadDir = await preparePayloads(this.opts.payloadDir ?? join(tmpdir(), `vl-payload-${lab.id}`), this.opts.payload ?? { compressible: 256 * 1024, random: 256 * 1024 });
+    this.payloadDir = this.opts.payloadDir ?? ownDir;
+    const sizes = this.opts.payload ?? { compressible: 256 * 1024, random: 256 * 1024 };
+    for (const index of sources.keys()) await preparePayloads(this.payloadDirOf(index), sizes, index);
 
     this.fabric = await lab.addNamespace('net');
     this.sink = await lab.addNamespace('sink');
@@ -209,7 +211,7 @@ export class VtapLab {
     const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
     // "::" is dual-stack in http.server, so one server answers on both inner address families.
     const bind = source.serverAddr6 ? '::' : source.serverAddr;
-    const child = source.server.spawn(python, ['-m', 'http.server', '--bind', bind, '--directory', this.payloadDir, String(HTTP_PORT)], { stdio: 'ignore' });
+    const child = source.server.spawn(python, ['-m', 'http.server', '--bind', bind, '--directory', this.payloadDirOf(source.index), String(HTTP_PORT)], { stdio: 'ignore' });
     let exited = false;
     child.once('exit', () => {
       exited = true;
@@ -225,6 +227,11 @@ export class VtapLab {
       await sleep(100);
     }
     throw new LabError(`HTTP server in ${source.server.name} did not come up`);
+  }
+
+  /** The files source `index` serves: its own, so no two sources carry the same bytes (as real VTAP sources would not). */
+  payloadDirOf(index: number): string {
+    return join(this.payloadDir, `src${index}`);
   }
 
   /** Runs a command inside the sink namespace. */
@@ -308,10 +315,10 @@ export async function mirror(ns: Netns, dev: string, target: string): Promise<vo
  * Writes the payload files unless they already exist with the right size: a compressible one
  * (JSON access-log lines, about 5-8x with gzip like real API/log traffic) and a random one.
  */
-export async function preparePayloads(dir: string, sizes: PayloadSizes): Promise<string> {
+export async function preparePayloads(dir: string, sizes: PayloadSizes, seed = 0): Promise<string> {
   await mkdir(dir, { recursive: true });
   const want: [PayloadName, number, (n: number) => Buffer][] = [
-    ['compressible.json', sizes.compressible, compressibleBytes],
+    ['compressible.json', sizes.compressible, (n) => compressibleBytes(n, seed)],
     ['random.bin', sizes.random, (n) => randomBytes(n)],
   ];
   for (const [name, size, make] of want) {
@@ -323,10 +330,10 @@ export async function preparePayloads(dir: string, sizes: PayloadSizes): Promise
   return dir;
 }
 
-function compressibleBytes(size: number): Buffer {
+function compressibleBytes(size: number, sourceSeed: number): Buffer {
   const paths = ['/api/v1/orders', '/api/v1/users', '/static/app.js', '/health', '/api/v1/cart/items', '/login'];
   const agents = ['curl/8.5.0', 'Mozilla/5.0 (X11; Linux x86_64)', 'okhttp/4.12.0', 'python-requests/2.31'];
-  let seed = 12345;
+  let seed = 12345 + sourceSeed * 7919;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed % n;
