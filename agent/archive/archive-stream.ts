@@ -70,8 +70,8 @@ export class ArchiveStream {
 
 function formatAddress(buf: Buffer, offset: number, length: number): string {
   if (length === 4) return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
-  // Full, uncompressed IPv6 form: unambiguous and rare enough (IPv6 underlays) not to matter.
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(offset + i).toString(16));
-  return groups.join(':');
+  // The WHATWG URL parser writes IPv6 in its canonical short form (RFC 5952: "fd00::1").
+  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
 }

@@ -79,7 +79,7 @@ describe('vtap-archiver archive', () => {
       expect(frames.map((f) => f.tsNs)).toEqual(want.map((f) => f.tsNs));
       const meta = JSON.parse(await readFile(join(store, `${object}.meta.json`), 'utf8')) as { metadata: Record<string, string> };
       expect(meta.metadata).toMatchObject({ packets: String(want.length), vni: String(vni), sink: 'test-sink', codec: 'zstd', corrections: '0' });
-      expect(meta.metadata['outer-sources']).toBe(vni === 1234 ? '192.168.7.1' : 'fd00:0:0:0:0:0:0:1');
+      expect(meta.metadata['outer-sources']).toBe(vni === 1234 ? '192.168.7.1' : 'fd00::1');
     }
     // Not-encapsulated packets are kept, untouched, in their own stream.
     const raw = objects.find((o) => o.includes('_raw_'))!;
