@@ -10,7 +10,7 @@
  * drops, 0 evictions, and a backlog (captured but not yet compressed) of at most four files when
  * the replay ends (more means compression falls behind and the backlog grows with time).
  *
- * Environment: VTAP_SUSTAINED_RATES (Mbps, default "250,500,1000,1500,2000,2500"),
+ * Environment: VTAP_SUSTAINED_RATES (Mbps, default "100,250,500,750,1000,1500,2000"),
  * VTAP_SUSTAINED_SECONDS (replay length per rate, default 10), VTAP_BENCH_CACHE.
  */
 import { spawn } from 'node:child_process';
@@ -26,8 +26,7 @@ import { run } from '../scripts/lab/netns.js';
 import { startAgentInSink } from '../scripts/demo.js';
 
 const CACHE = process.env.VTAP_BENCH_CACHE ?? '/var/tmp/vtap-archiver-bench';
-const CAPTURE = join(CACHE, 'mirrored-200MB.pcap');
-const RATES = (process.env.VTAP_SUSTAINED_RATES ?? '250,500,1000,1500,2000,2500').split(',').map(Number);
+const RATES = (process.env.VTAP_SUSTAINED_RATES ?? '100,250,500,750,1000,1500,2000').split(',').map(Number);
 const SECONDS = Number(process.env.VTAP_SUSTAINED_SECONDS ?? 10);
 // Small files for both pipelines, so the backlog measure is not dominated by file granularity.
 const ROTATE_MB = 16;
@@ -53,6 +52,16 @@ interface Result {
   drainSeconds: number;
   pass: boolean;
   note: string;
+}
+
+let CAPTURE = '';
+
+/** The pack suite's cached capture ("mirrored-<N>MB[-vK].pcap" with its .json), newest first. */
+async function findCapture(): Promise<string> {
+  const names = (await readdir(CACHE).catch(() => [] as string[])).filter((name) => /^mirrored-.*\.pcap$/.test(name) && existsSync(join(CACHE, `${name}.json`)));
+  const dated = await Promise.all(names.map(async (name) => ({ name, mtime: (await stat(join(CACHE, name))).mtimeMs })));
+  dated.sort((a, b) => b.mtime - a.mtime);
+  return dated[0] ? join(CACHE, dated[0].name) : '';
 }
 
 function nsExec(ns: string) {
@@ -201,9 +210,10 @@ async function runSeed(mbps: number, bytes: number, root: string): Promise<Resul
   await new Promise((r) => setTimeout(r, 1500));
   child.kill('SIGINT');
   await exited;
-  // Wait for the gzip processes tcpdump started (the last file is never compressed: tcpdump's -z skips it).
-  for (let i = 0; i < 600 && (await plain()).length > 1; i += 1) await new Promise((r) => setTimeout(r, 500));
-  await new Promise((r) => setTimeout(r, 500));
+  // Wait for the gzip processes tcpdump started: they outlive it, alone in the namespace
+  // (the last file is never compressed: tcpdump's -z skips it).
+  const busy = () => execFileSync('ip', ['netns', 'pids', SINK_NS], { encoding: 'utf8' }).trim() !== '';
+  for (let i = 0; i < 1200 && busy(); i += 1) await new Promise((r) => setTimeout(r, 250));
   const drainSeconds = (Date.now() - drainStart) / 1000;
   const dropped = Number(/(\d+) packets? dropped by kernel/.exec(stderr)?.[1] ?? -1);
   let archived = 0;
@@ -228,8 +238,9 @@ async function main(): Promise<number> {
     console.error('sustained: needs root (network namespaces, tcpreplay, tcpdump)');
     return 1;
   }
-  if (!existsSync(CAPTURE)) {
-    console.error(`sustained: ${CAPTURE} is missing; run \`npm run bench -- pack\` first, which builds it from the namespace lab`);
+  CAPTURE = await findCapture();
+  if (!CAPTURE) {
+    console.error(`sustained: no mirrored capture in ${CACHE}; run \`npm run bench -- pack\` first, which builds it from the namespace lab`);
     return 1;
   }
   const bytes = (await stat(CAPTURE)).size;
