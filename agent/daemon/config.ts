@@ -97,6 +97,12 @@ export const configSchema = z.strictObject({
       workers: z.number().int().min(1).max(8).default(2),
     })
     .prefault({}),
+}).superRefine((config, context) => {
+  // Levels each codec accepts (as agent/archive/compress.ts checks them when packing).
+  const range = config.compress === 'gzip' ? [1, 9] : [1, 19];
+  if (config.level !== undefined && (config.level < range[0]! || config.level > range[1]!)) {
+    context.addIssue({ code: 'custom', path: ['level'], message: `${config.compress} levels are ${range[0]} to ${range[1]}, got ${config.level}` });
+  }
 });
 
 export type AgentConfigInput = z.input<typeof configSchema>;

@@ -49,6 +49,7 @@ describe('agent configuration', () => {
     [{ spool: { dir: 'relative/path' } }, /^config: spool\.dir: must be an absolute path/],
     [{ sink: 'has space' }, /^config: sink: /],
     [{ vxlanPorts: [] }, /^config: vxlanPorts: /],
+    [{ compress: 'gzip', level: 12 }, /^config: level: gzip levels are 1 to 9, got 12/],
   ])('rejects %j naming the field', (raw, message) => {
     expect(() => parseConfig(raw)).toThrow(UsageError);
     expect(() => parseConfig(raw)).toThrow(message);
