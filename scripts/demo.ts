@@ -217,6 +217,17 @@ async function main(): Promise<number> {
     const truthStats = await Promise.all(truths.map((truth) => truth.stop()));
     const [status, body] = await agent.health();
     console.log(`demo: /health before stop: ${status} ${body.trim()}`);
+    const metrics = await agent.metrics();
+    const pick = (name: string) => metrics.split('\n').filter((line) => line.startsWith(name)).join('; ');
+    console.log(`demo: /metrics: ${pick('vtap_archiver_capture_packets_total')}; ${pick('vtap_archiver_kernel_drops_total')}; ${pick('vtap_archiver_source_packets_total')}`);
+    console.log('demo: vtap-archiver status:');
+    const statusOut = await new Promise<string>((resolveStatus) => {
+      const child = spawn(process.execPath, [AGENT_BIN, 'status', '--spool-dir', agent!.spoolDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.on('close', () => resolveStatus(out));
+    });
+    console.log(statusOut.replace(/^/gm, '    ').trimEnd());
     const code = await agent.stop();
     agent = undefined;
     console.log(`demo: agent exited with status ${code}`);

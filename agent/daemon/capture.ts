@@ -250,7 +250,7 @@ export class CaptureSupervisor {
       for (const line of lines) this.onStderrLine(line);
       stderrTail = (stderrTail + chunk).slice(-2000);
     });
-    this.statsTimer = setInterval(() => this.requestStats(), 5_000);
+    this.statsTimer = setInterval(() => this.requestStats(), 2_000);
     this.statsTimer.unref();
     this.exited = (async () => {
       const result = await child;
