@@ -4,6 +4,7 @@ import { packCapture } from '../archive/pack.js';
 import { loadConfig, type ConfigOverrides } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { createLogger } from '../daemon/logger.js';
+import { abortOwnStaleUploads } from '../daemon/stale-uploads.js';
 import { openStore } from '../store/open.js';
 import { UsageError } from '../usage-error.js';
 
@@ -50,7 +51,11 @@ export function registerRun(program: Command): void {
         return;
       }
       const logger = createLogger();
-      const store = await openStore(config.store);
+      // The OCI store reports retries and refusals through the agent's own log, not the SDK's console.
+      const store = await openStore(config.store, {
+        oci: { logger: ({ level, msg, ...fields }) => logger[level](fields, msg) },
+      });
+      await abortOwnStaleUploads(store, config, logger);
       const daemon = new Daemon(config, { store, packer: packCapture, logger });
       let stopping: Promise<void> | undefined;
       const stopped = new Promise<void>((resolve, reject) => {
