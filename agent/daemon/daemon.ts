@@ -312,6 +312,10 @@ export class Daemon {
       m.packedPacketsIn.inc(report.packetsIn);
       m.unknownPackets.inc(report.unknown);
       m.corrections.inc(report.corrections);
+      m.oversizedPackets.inc(report.oversized);
+      if (report.oversized > 0) {
+        this.logger.warn({ capture: file, oversized: report.oversized }, 'packets longer than a 9000-byte MTU allows: GRO/LRO is on upstream of the capture');
+      }
       for (const object of report.objects) m.sourcePackets.inc({ source: object.source }, object.packets);
       if (this.packedOut > 0) m.compressionRatio.set(this.packedIn / this.packedOut);
       if (report.cut) {

@@ -20,6 +20,7 @@ export function createMetrics() {
     sourcePackets: new Counter({ name: 'vtap_archiver_source_packets_total', help: 'Decapsulated packets per source (encapsulation + VNI)', labelNames: ['source'], registers: r }),
     unknownPackets: new Counter({ name: 'vtap_archiver_unknown_packets_total', help: 'Packets that were not a known encapsulation', registers: r }),
     corrections: new Counter({ name: 'vtap_archiver_truncation_corrections_total', help: 'Truncated packets whose orig_len was restored', registers: r }),
+    oversizedPackets: new Counter({ name: 'vtap_archiver_oversized_packets_total', help: 'Packets longer than a 9000-byte MTU allows (GRO/LRO merged them before capture)', registers: r }),
     cutCaptures: new Counter({ name: 'vtap_archiver_cut_captures_total', help: 'Capture files that ended inside a record', registers: r }),
     packErrors: new Counter({ name: 'vtap_archiver_pack_errors_total', help: 'Capture files that could not be packed', registers: r }),
     packSeconds: new Histogram({ name: 'vtap_archiver_pack_seconds', help: 'Time to pack one capture file', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: r }),
