@@ -273,7 +273,7 @@ export class CaptureSupervisor {
       }
       // Ran for a while: a fresh failure; died at once: back off harder.
       this.failures = Date.now() - this.startedAt > 30_000 ? 1 : this.failures + 1;
-      const delay = backoffMs(this.failures - 1, 500, 30_000);
+      const delay = backoffMs(this.failures - 1, 1000, 30_000);
       const message = `tcpdump exited (code ${code ?? '-'}, signal ${signal ?? '-'}): ${this.lastExit.stderr || 'no message'}; restarting in ${delay} ms`;
       this.logger.error({ code, signal, delayMs: delay }, message);
       this.events.onError?.(message);

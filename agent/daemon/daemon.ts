@@ -67,6 +67,7 @@ export class Daemon {
   private lastHealth: HealthVerdict = { ok: false, reasons: ['starting'] };
   private quotaRunning = false;
   private ticking = false;
+  private loggedHealth: string | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -150,6 +151,12 @@ export class Daemon {
       shuttingDown: this.stopping,
     });
     this.metrics.healthy.set(this.lastHealth.ok ? 1 : 0);
+    const summary = this.lastHealth.reasons.join('; ');
+    if (summary !== this.loggedHealth) {
+      if (this.lastHealth.ok) this.logger.info('health: ok');
+      else this.logger.warn({ reasons: this.lastHealth.reasons }, `health: unhealthy: ${summary}`);
+      this.loggedHealth = summary;
+    }
     return this.lastHealth;
   }
 

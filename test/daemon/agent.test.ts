@@ -290,6 +290,9 @@ describe('vtap-archiver run in the emulated VTAP', () => {
       }, 20_000, 'health to go red, then green');
       const red = seen.find(([code]) => code === 503);
       expect(red?.[1]).toMatch(/tcpdump is not running/);
+      // The agent logs each change of health, in order.
+      const changes = (await readFile(agent.logFile, 'utf8')).split('\n').filter((line) => line.includes('"msg":"health: '));
+      expect(changes.map((line) => (JSON.parse(line) as { msg: string }).msg).slice(-2)).toEqual(['health: unhealthy: tcpdump is not running', 'health: ok']);
       expect(await agent.metrics()).toMatch(/^vtap_archiver_tcpdump_restarts_total 1$/m);
       await waitFor(async () => ![undefined, pid].includes((await state()).tcpdump.pid), 5000, 'the new tcpdump in state.json');
       const after = await state();
