@@ -13,18 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireRoot } from '../../scripts/lab/netns.js';
 import { VtapLab, type PayloadName } from '../../scripts/lab/vtap-lab.js';
 import { readArchive, startAgentInSink, type AgentInSink } from '../../scripts/demo.js';
-import { diffFrames, readFrames, type Frame } from '../support/tshark.js';
+import { decompressWithCli, diffFrames, readFrames, type Frame } from '../support/tshark.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
 
 const run = promisify(execFile);
 const BIN = resolve('bin/vtap-archiver.js');
 const VNI = 4321;
-
-/** zstd -d / gzip -d, the system tools: they fail on a truncated (partial) object. */
-async function decompress(file: string, out: string): Promise<void> {
-  if (file.endsWith('.zst')) await run('zstd', ['-d', '-q', '-f', '-o', out, file]);
-  else await run('sh', ['-c', 'gzip -d -c "$1" > "$2"', 'sh', file, out]);
-}
 
 async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -45,7 +39,8 @@ async function archivedFrames(archiveDir: string, work: string): Promise<{ frame
     expect(info.metadata.vni).toBe(String(VNI));
     const plain = join(work, `object-${names.length}.pcap`);
     // A partial object would fail here (truncated zstd/gzip stream).
-    await decompress(join(archiveDir, info.name), plain);
+    // zstd -d / gzip -d, the system tools: they fail on a truncated (partial) object.
+    await decompressWithCli(join(archiveDir, info.name), plain);
     const mine = await readFrames(plain);
     expect(mine.length).toBe(Number(info.metadata.packets));
     frames.push(...mine);

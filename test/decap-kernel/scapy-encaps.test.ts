@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireRoot } from '../../scripts/lab/netns.js';
-import { VtapLab } from '../../scripts/lab/vtap-lab.js';
+import { captureDualStackTruth } from '../support/ground-truth.js';
 import { listStore, metaValue, objectFor, objectFrames, runArchiveCli, type StoredObject } from '../support/archiver.js';
 import { frameMismatches } from '../support/expect-inner.js';
 import { scapyEncap, type EncapKind, type EncapOptions } from '../support/scapy-encap.js';
@@ -56,17 +56,8 @@ const expected = new Map<string, Frame[]>();
 beforeAll(async () => {
   requireRoot('the scapy encapsulation tests (they capture real traffic in namespaces)');
   dir = await mkdtemp(join(tmpdir(), 'vl-encaps-'));
-  truthFile = join(dir, 'truth.pcap');
-  const lab = await VtapLab.start({ sources: [{ vni: 1 }], innerIpv6: true, payload: { compressible: 96 * 1024, random: 96 * 1024 } });
-  try {
-    const capture = await lab.startGroundTruth(truthFile);
-    // Inner IPv4 and IPv6 flows, so every encapsulation carries both.
-    await lab.startTraffic({ rounds: 1 }).done;
-    await lab.startTraffic({ rounds: 1, ipv6: true }).done;
-    expect((await capture.stop()).droppedByKernel).toBe(0);
-  } finally {
-    await lab.stop();
-  }
+  // Inner IPv4 and IPv6 flows, so every encapsulation carries both.
+  truthFile = await captureDualStackTruth(dir, 1, 96 * 1024);
   truth = await readFrames(truthFile);
   expect(truth.filter((f) => f.protocols.startsWith('eth:ethertype:ipv6:tcp')).length).toBeGreaterThan(20);
   for (const c of CASES) {

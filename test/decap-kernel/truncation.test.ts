@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireRoot } from '../../scripts/lab/netns.js';
-import { VtapLab } from '../../scripts/lab/vtap-lab.js';
+import { captureDualStackTruth } from '../support/ground-truth.js';
 import { listStore, metaValue, objectFrames, runArchiveCli } from '../support/archiver.js';
 import { decompressWithCli, count, readFrames, type Frame } from '../support/tshark.js';
 import { frameMismatches } from '../support/expect-inner.js';
@@ -29,17 +29,8 @@ let lostInTruth: number;
 beforeAll(async () => {
   requireRoot('the truncation tests (they capture real traffic in namespaces)');
   dir = await mkdtemp(join(tmpdir(), 'vl-trunc-'));
-  truthFile = join(dir, 'truth.pcap');
   // Flows over inner IPv4 and inner IPv6: orig_len comes from the IPv4 total length or the IPv6 payload length.
-  const lab = await VtapLab.start({ sources: [{ vni: 12 }], innerIpv6: true, payload: { compressible: 128 * 1024, random: 128 * 1024 } });
-  try {
-    const capture = await lab.startGroundTruth(truthFile);
-    await lab.startTraffic({ rounds: 1 }).done;
-    await lab.startTraffic({ rounds: 1, ipv6: true }).done;
-    expect((await capture.stop()).droppedByKernel).toBe(0);
-  } finally {
-    await lab.stop();
-  }
+  truthFile = await captureDualStackTruth(dir, 12, 128 * 1024);
   truth = await readFrames(truthFile);
   lostInTruth = await count(truthFile, LOST);
 });
