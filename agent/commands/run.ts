@@ -1,11 +1,6 @@
 /** `vtap-archiver run`: the sink agent (what vtap-archiver.service starts). */
 import type { Command } from 'commander';
-import { packCapture } from '../archive/pack.js';
-import { loadConfig, type ConfigOverrides } from '../daemon/config.js';
-import { Daemon } from '../daemon/daemon.js';
-import { createLogger } from '../daemon/logger.js';
-import { abortOwnStaleUploads } from '../daemon/stale-uploads.js';
-import { openStore } from '../store/open.js';
+import type { ConfigOverrides } from '../daemon/config.js';
 import { UsageError } from '../usage-error.js';
 
 interface RunFlags {
@@ -45,6 +40,15 @@ export function registerRun(program: Command): void {
         if (!/^\d+$/.test(flags.httpPort)) throw new UsageError(`--http-port: expected a port number, got "${flags.httpPort}"`);
         overrides.httpPort = Number(flags.httpPort);
       }
+      // Loaded here, not at the top: every other command starts without the daemon's modules.
+      const [{ loadConfig }, { Daemon }, { createLogger }, { abortOwnStaleUploads }, { openStore }, { packCapture }] = await Promise.all([
+        import('../daemon/config.js'),
+        import('../daemon/daemon.js'),
+        import('../daemon/logger.js'),
+        import('../daemon/stale-uploads.js'),
+        import('../store/open.js'),
+        import('../archive/pack.js'),
+      ]);
       const config = loadConfig({ ...(flags.config ? { path: flags.config } : {}), overrides });
       if (flags.checkConfig) {
         process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);

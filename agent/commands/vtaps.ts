@@ -7,7 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import { UsageError } from '../usage-error.js';
-import { createSdkApi, type VtapApi, type VtapInfo } from '../vtaps/api.js';
+import type { VtapApi, VtapInfo } from '../vtaps/api.js';
 import { healthLines, vtapTable } from '../vtaps/format.js';
 import {
   DEFAULT_BACKEND_SET,
@@ -41,6 +41,8 @@ function seconds(value: string, name: string): number {
 }
 
 async function api(flags: VtapsFlags): Promise<VtapApi> {
+  // The OCI core SDK loads only for this command, not for every start of the CLI.
+  const { createSdkApi } = await import('../vtaps/api.js');
   return createSdkApi({
     ...(flags.configFile ? { configFile: flags.configFile } : {}),
     ...(flags.profile ? { profile: flags.profile } : {}),
