@@ -6,12 +6,14 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeVxlanCapture } from '../daemon/fixtures.js';
 import { runCli } from '../support/cli.js';
+import { readFrames } from '../support/tshark.js';
 import { makeApiKey, startStandin, type OciStandin } from '../support/oci-standin/index.js';
 import { tempDir, writeOciConfig } from './oci-fixtures.js';
 
 let standin: OciStandin;
 let dir: string;
 let capture: string;
+let innerFrames: string[];
 let storeUrl: (bucket: string) => string;
 
 beforeAll(async () => {
@@ -22,7 +24,7 @@ beforeAll(async () => {
   const configFile = writeOciConfig(dir, key, standin.region);
   storeUrl = (bucket) => `oci://-/${bucket}?auth=config-file&config=${encodeURIComponent(configFile)}&endpoint=${encodeURIComponent(standin.url)}`;
   capture = join(dir, 'vxlan.pcap');
-  await writeVxlanCapture(capture, { count: 120, vni: 3131, startSec: 1_790_000_000 });
+  innerFrames = await writeVxlanCapture(capture, { count: 120, vni: 3131, startSec: 1_790_000_000 });
 });
 afterAll(async () => {
   await standin?.stop();
@@ -57,5 +59,24 @@ describe('vtap-archiver archive to oci://', () => {
     expect(result.stderr).toContain(`bucket nope not found in namespace ${standin.namespace}`);
     expect(result.stderr).not.toMatch(/Request cannot be retried|circuit/i);
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+
+describe('vtap-archiver fetch from oci://', () => {
+  it('gets exactly the packets of a window back out of the bucket', async () => {
+    const archived = await runCli(['archive', capture, '--store', storeUrl('archive'), '--sink', 'fetch-sink', '--compress', 'zstd']);
+    expect(archived.code).toBe(0);
+    const out = join(dir, 'window.pcap');
+    // Packet i is at 1790000000 s + i ms + 7 ns: the window holds packets 20..59.
+    const result = await runCli([
+      'fetch', '--store', storeUrl('archive'), '--sink', 'fetch-sink',
+      '--from', '1790000000.020000007', '--to', '1790000000.059000007', '-o', out,
+    ]);
+    expect(result.stderr).toMatch(/^1 object\(s\)/);
+    expect(result.code).toBe(0);
+    const frames = await readFrames(out);
+    expect(frames.map((f) => f.hex)).toEqual(innerFrames.slice(20, 60));
+    expect(frames[0]!.tsNs).toBe(1_790_000_000_020_000_007n);
+    expect(standin.requests('GetObject')).not.toHaveLength(0);
   });
 });
