@@ -1,3 +1,4 @@
+import { skipVlanTags } from '../packet/ethernet.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW } from '../pcap/format.js';
 
 const ETHERTYPE_IPV4 = 0x0800;
@@ -12,17 +13,6 @@ export class OuterHeaders {
   l4End = 0;
   srcOffset = 0;
   srcLength = 0;
-}
-
-/** Skips Ethernet and any 802.1Q / 802.1ad / QinQ tags; returns the ethertype's offset or -1. */
-function skipVlanTags(buf: Buffer, typeOffset: number, end: number): number {
-  let offset = typeOffset;
-  while (offset + 2 <= end) {
-    const type = buf.readUInt16BE(offset);
-    if (type !== 0x8100 && type !== 0x88a8 && type !== 0x9100) return offset;
-    offset += 4;
-  }
-  return -1;
 }
 
 /** Offset of the outer IP header for the capture's link type, or -1 when it is not IP. */
@@ -46,7 +36,7 @@ function ipStart(buf: Buffer, start: number, end: number, linktype: number): num
     default:
       return -1;
   }
-  if (typeOffset < 0 || typeOffset + 2 > end) return -1;
+  if (typeOffset < 0) return -1;
   return isIpEthertype(buf.readUInt16BE(typeOffset)) ? typeOffset + 2 : -1;
 }
 

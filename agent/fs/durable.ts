@@ -1,9 +1,8 @@
 import { open, rename, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 
-/** Flushes a file's data to disk, so a rename after it can never expose a partial file. */
-export async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r+');
+async function syncPath(path: string, flags: 'r' | 'r+'): Promise<void> {
+  const handle = await open(path, flags);
   try {
     await handle.sync();
   } finally {
@@ -11,14 +10,14 @@ export async function fsyncFile(path: string): Promise<void> {
   }
 }
 
+/** Flushes a file's data to disk, so a rename after it can never expose a partial file. */
+export function fsyncFile(path: string): Promise<void> {
+  return syncPath(path, 'r+');
+}
+
 /** Flushes a directory's entries, so completed renames survive a power loss. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+export function fsyncDir(dir: string): Promise<void> {
+  return syncPath(dir, 'r');
 }
 
 /** Writes a whole file so that readers see the old content or the new, never a mix. */

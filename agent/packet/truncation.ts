@@ -1,4 +1,5 @@
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../pcap/format.js';
+import { skipVlanTags } from './ethernet.js';
 
 /**
  * The length a frame really had on the wire, read from its IP header: L2 header + IPv4 total
@@ -9,14 +10,10 @@ import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../pcap/format.js';
 export function lengthFromIpHeader(buf: Buffer, start: number, end: number, linktype: number): number {
   let ip: number;
   if (linktype === LINKTYPE_ETHERNET) {
-    let typeOffset = start + 12;
-    for (;;) {
-      if (typeOffset + 2 > end) return -1;
-      const type = buf.readUInt16BE(typeOffset);
-      if (type === 0x8100 || type === 0x88a8 || type === 0x9100) typeOffset += 4;
-      else if (type === 0x0800 || type === 0x86dd) break;
-      else return -1;
-    }
+    const typeOffset = skipVlanTags(buf, start + 12, end);
+    if (typeOffset < 0) return -1;
+    const type = buf.readUInt16BE(typeOffset);
+    if (type !== 0x0800 && type !== 0x86dd) return -1;
     ip = typeOffset + 2;
   } else if (linktype === LINKTYPE_RAW) {
     ip = start;

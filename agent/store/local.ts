@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { fsyncDir, fsyncFile, writeFileAtomic } from '../fs/durable.js';
+import { digestFile } from './checksum.js';
 import { ObjectConflictError, StoreConfigurationError } from './errors.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutRequest, PutResult } from './store.js';
 
@@ -76,11 +77,11 @@ export class LocalDirectoryStore implements ObjectStore {
     }
     await copyFile(request.filePath, temp);
     await fsyncFile(temp);
-    const copied = await hashFile(temp);
-    if (copied.sha256 !== request.sha256 || copied.size !== request.size) {
+    const copied = await digestFile(temp, 'sha256', 'hex');
+    if (copied.digest !== request.sha256 || copied.size !== request.size) {
       await rm(temp, { force: true });
       throw new Error(
-        `copy of ${request.filePath} does not match its checksum (got ${copied.size} bytes, sha256 ${copied.sha256})`,
+        `copy of ${request.filePath} does not match its checksum (got ${copied.size} bytes, sha256 ${copied.digest})`,
       );
     }
   }
@@ -164,14 +165,4 @@ async function readMeta(objectPath: string): Promise<StoredMeta | undefined> {
   } catch {
     return undefined;
   }
-}
-
-async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { size, sha256: hash.digest('hex') };
 }

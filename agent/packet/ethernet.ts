@@ -1,0 +1,17 @@
+/** 802.1Q, 802.1ad (QinQ outer) and the old 0x9100 QinQ tag: each adds four bytes before the ethertype. */
+function isVlanTag(type: number): boolean {
+  return type === 0x8100 || type === 0x88a8 || type === 0x9100;
+}
+
+/**
+ * Skips any VLAN tags starting at `typeOffset` (where an Ethernet or SLL header puts its type
+ * field); returns the offset of the real ethertype, or -1 when the frame ends first.
+ */
+export function skipVlanTags(buf: Buffer, typeOffset: number, end: number): number {
+  let offset = typeOffset;
+  while (offset + 2 <= end) {
+    if (!isVlanTag(buf.readUInt16BE(offset))) return offset;
+    offset += 4;
+  }
+  return -1;
+}
