@@ -60,8 +60,12 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
     }
     return stream;
   };
+  const RAW_KEY = 0;
   const COMBINED_KEY = -1;
   const COMBINED_RAW_IP_KEY = -2;
+  // Classic pcap has one link type per file, so inner frames that are bare IP get their own stream.
+  const openCombined = (linktype: number, hour: number): ArchiveStream =>
+    linktype === LINKTYPE_RAW ? open(COMBINED_RAW_IP_KEY, hour, 'all-ip', linktype) : open(COMBINED_KEY, hour, 'all', linktype);
   let lastKey = NaN;
   let lastHour = NaN;
   let lastStream: ArchiveStream | undefined;
@@ -76,9 +80,8 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
     const hour = Math.floor(sec / 3600);
     if (!decapsulate(buf, start, end, header.linktype, result)) {
       unknown += 1;
-      if (!keepUnknown) return;
-      const stream = key0Stream(hour);
-      stream.add(buf, start, end, sec, frac, origLen);
+      // Not-encapsulated packets keep the capture's own link type, in their own "raw" stream.
+      if (keepUnknown) open(RAW_KEY, hour, 'raw', header.linktype).add(buf, start, end, sec, frac, origLen);
       return;
     }
     decapsulated += 1;
@@ -105,8 +108,7 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
     if (key === lastKey && hour === lastHour && lastStream) {
       stream = lastStream;
     } else {
-      const source = splitBySource ? sourceToken(result.encap, result.id, linktype) : linktype === LINKTYPE_RAW ? 'all-ip' : 'all';
-      stream = open(key, hour, source, linktype);
+      stream = splitBySource ? open(key, hour, sourceToken(result.encap, result.id, linktype), linktype) : openCombined(linktype, hour);
       lastKey = key;
       lastHour = hour;
       lastStream = stream;
@@ -116,13 +118,11 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
     stream.noteOuterSource(buf, result.outerSrcOffset, result.outerSrcLength);
     if (corrected) stream.corrections += 1;
     if (splitBySource && options.combined) {
-      const combined = open(linktype === LINKTYPE_RAW ? COMBINED_RAW_IP_KEY : COMBINED_KEY, hour, linktype === LINKTYPE_RAW ? 'all-ip' : 'all', linktype);
+      const combined = openCombined(linktype, hour);
       combined.add(buf, innerStart, innerEnd, sec, frac, wireLength);
       if (corrected) combined.corrections += 1;
     }
   };
-  // Not-encapsulated packets keep the capture's own link type, in their own "raw" stream.
-  const key0Stream = (hour: number) => open(0, hour, 'raw', header.linktype);
 
   const allStreams = () => [...streams.values()].flatMap((byHour) => [...byHour.values()]);
   const waitForCompressors = async () => {
