@@ -210,7 +210,9 @@ export class Daemon {
     this.uploader.stop();
     await this.uploadLoopDone;
     const deadline = Date.now() + this.config.upload.shutdownSeconds * 1000;
-    if (this.uploader.consecutiveFailures === 0) await this.uploader.drainOnce(deadline);
+    // Always one more pass, even after failures: the store may be back while the uploader, with an
+    // empty outbox (evictions), had no upload to find out with. It stops at the first failure.
+    await this.uploader.drainOnce(deadline);
     clearInterval(this.tick);
     await this.watcher?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
