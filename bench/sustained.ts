@@ -5,20 +5,22 @@
  * /var/tmp/vtap-archiver-bench) is replayed with tcpreplay at rising rates into a veth whose other
  * end sits in a sink namespace (vd-<id>-src -> vd-<id>-sink). At each rate, in the same run:
  * - the agent (`vtap-archiver run`, zstd and gzip) captures, packs and stores into a local store;
- * - the seed pipeline: `tcpdump -C 16 -W 500 -z gzip` (a ring, gzip run by tcpdump per file).
+ * - the seed pipeline: `tcpdump -C 16 -W 500 -z gzip` (a ring, gzip run by tcpdump per file);
+ * - capture-only: the same tcpdump ring with -B 32 MiB and no compression at all, the ceiling of
+ *   this machine for any pipeline that captures with tcpdump while tcpreplay shares its cores.
  * Both rotate every 16 MB. A rate passes when every replayed packet was archived, with 0 kernel
  * drops, 0 evictions, and a backlog (captured but not yet compressed, sampled every 500 ms) that
  * does not grow: its peak in the second half of the replay is at most two files above the first.
  *
  * Environment: VTAP_SUSTAINED_RATES (Mbps, default "100,250,500,750,1000,1500,2000"),
  * VTAP_SUSTAINED_SECONDS (replay length per rate, default 10), VTAP_SUSTAINED_PIPELINES (default
- * "agent-zstd,agent-gzip,seed-gzip"), VTAP_SUSTAINED_BUFFER_KIB (agent -B), VTAP_BENCH_CACHE.
+ * "agent-zstd,agent-gzip,seed-gzip,capture-only"), VTAP_SUSTAINED_BUFFER_KIB (agent -B), VTAP_BENCH_CACHE.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { countPcapRecords } from '../agent/daemon/quota.js';
@@ -31,7 +33,8 @@ const RATES = (process.env.VTAP_SUSTAINED_RATES ?? '100,250,500,750,1000,1500,20
 const SECONDS = Number(process.env.VTAP_SUSTAINED_SECONDS ?? 10);
 /** Overrides the agent's capture buffer (tcpdump -B, KiB) to compare sizes; default: the agent's default. */
 const BUFFER_KIB = process.env.VTAP_SUSTAINED_BUFFER_KIB ? Number(process.env.VTAP_SUSTAINED_BUFFER_KIB) : undefined;
-const PIPELINES = (process.env.VTAP_SUSTAINED_PIPELINES ?? 'agent-zstd,agent-gzip,seed-gzip').split(',');
+const ALL_PIPELINES = ['agent-zstd', 'agent-gzip', 'seed-gzip', 'capture-only'] as const;
+const PIPELINES = (process.env.VTAP_SUSTAINED_PIPELINES ?? ALL_PIPELINES.join(',')).split(',');
 // Small files for both pipelines, so the backlog measure is not dominated by file granularity.
 const ROTATE_MB = 16;
 /** Captured-but-not-compressed bytes allowed when the replay ends: four files (one being compressed, one just rotated, slack). */
@@ -65,7 +68,7 @@ const SINK_NS = `vd-${ID}-sink`;
 const SRC_IF = `vdsrc${ID}`;
 const SINK_IF = `vdsnk${ID}`;
 
-type Pipeline = 'agent-zstd' | 'agent-gzip' | 'seed-gzip';
+type Pipeline = (typeof ALL_PIPELINES)[number];
 
 interface Result {
   pipeline: Pipeline;
@@ -79,6 +82,8 @@ interface Result {
   peakMB: number;
   bounded: boolean;
   drainSeconds: number;
+  /** CPU left idle during the replay, in cores. */
+  idleCores: number;
   pass: boolean;
   note: string;
 }
@@ -133,13 +138,26 @@ async function setUp(): Promise<void> {
   }
 }
 
-/** tcpreplay at `mbps` for about SECONDS (looping the capture); returns packets sent and the rate reached. */
-async function replay(mbps: number, bytes: number): Promise<{ sent: number; achievedMbps: number }> {
+/** Jiffies of all CPUs from /proc/stat: total and idle (idle + iowait). */
+async function cpuJiffies(): Promise<{ total: number; idle: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  return { total: values.reduce((a, b) => a + b, 0), idle: (values[3] ?? 0) + (values[4] ?? 0) };
+}
+
+/**
+ * tcpreplay at `mbps` for about SECONDS (looping the capture); returns packets sent, the rate
+ * reached and the CPU left idle meanwhile (in cores), which says how much room a pipeline had.
+ */
+async function replay(mbps: number, bytes: number): Promise<{ sent: number; achievedMbps: number; idleCores: number }> {
+  const before = await cpuJiffies();
   const loops = Math.max(1, Math.round((mbps * 1e6 * SECONDS) / 8 / bytes));
   const { stdout } = await run('ip', ['netns', 'exec', SRC_NS, 'tcpreplay', '-i', SRC_IF, `--mbps=${mbps}`, `--loop=${loops}`, '--preload-pcap', CAPTURE], { timeoutMs: (SECONDS * 20 + 120) * 1000 });
   const sent = Number(/Successful packets:\s+(\d+)/.exec(stdout)?.[1] ?? /Actual: (\d+) packets/.exec(stdout)?.[1] ?? 0);
   const achieved = Number(/Rated: [\d.]+ Bps, ([\d.]+) Mbps/.exec(stdout)?.[1] ?? 0);
-  return { sent, achievedMbps: achieved };
+  const after = await cpuJiffies();
+  const idleCores = ((after.idle - before.idle) / Math.max(1, after.total - before.total)) * cpus().length;
+  return { sent, achievedMbps: achieved, idleCores };
 }
 
 async function du(dir: string, filter: (name: string) => boolean): Promise<number> {
@@ -188,7 +206,7 @@ async function runAgent(codec: 'zstd' | 'gzip', mbps: number, bytes: number, roo
   });
   const spool = join(dir, 'spool');
   const backlog = async () => (await du(join(spool, 'ready'), () => true)) + (await du(join(spool, 'processing'), () => true));
-  const { result: { sent, achievedMbps }, bounded, peakMB } = await sampled(backlog, () => replay(mbps, bytes));
+  const { result: { sent, achievedMbps, idleCores }, bounded, peakMB } = await sampled(backlog, () => replay(mbps, bytes));
   const backlogEnd = await backlog();
   // Catching up: until nothing captured waits to be packed.
   const drainStart = Date.now();
@@ -216,14 +234,17 @@ async function runAgent(codec: 'zstd' | 'gzip', mbps: number, bytes: number, roo
     peakMB,
     bounded,
     drainSeconds,
+    idleCores,
     pass,
     note: code === 0 ? '' : `agent exit ${code}`,
   };
 }
 
-async function runSeed(mbps: number, bytes: number, root: string): Promise<Result> {
-  const dir = await mkdtemp(join(root, `seed-${mbps}-`));
-  const child = spawn('ip', ['netns', 'exec', SINK_NS, 'tcpdump', '-i', SINK_IF, '-n', '-Z', 'root', '-w', join(dir, 'ring.pcap'), '-C', String(ROTATE_MB), '-W', '500', '-z', 'gzip', 'udp dst port 4789'], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** The seed pipeline (tcpdump's ring with -z gzip), or with `compress` false the bare capture ceiling. */
+async function runRing(mbps: number, bytes: number, root: string, compress: boolean): Promise<Result> {
+  const dir = await mkdtemp(join(root, `${compress ? 'seed' : 'capture'}-${mbps}-`));
+  const options = compress ? ['-z', 'gzip'] : ['-B', '32768'];
+  const child = spawn('ip', ['netns', 'exec', SINK_NS, 'tcpdump', '-i', SINK_IF, '-n', '-Z', 'root', '-w', join(dir, 'ring.pcap'), '-C', String(ROTATE_MB), '-W', '500', ...options, 'udp dst port 4789'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => (stderr += chunk));
@@ -238,13 +259,14 @@ async function runSeed(mbps: number, bytes: number, root: string): Promise<Resul
   };
   const backlog = async () => {
     let total = 0;
+    if (!compress) return 0;
     for (const name of (await plain()).slice(0, -1)) total += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
     return total;
   };
-  const { result: { sent, achievedMbps }, bounded, peakMB } = await sampled(backlog, () => replay(mbps, bytes));
+  const { result: { sent, achievedMbps, idleCores }, bounded, peakMB } = await sampled(backlog, () => replay(mbps, bytes));
   const backlogEnd = await backlog();
   const drainStart = Date.now();
-  while ((await plain()).length > 1 && Date.now() - drainStart < 300_000) await new Promise((r) => setTimeout(r, 100));
+  while (compress && (await plain()).length > 1 && Date.now() - drainStart < 300_000) await new Promise((r) => setTimeout(r, 100));
   const drainSeconds = (Date.now() - drainStart) / 1000;
   await new Promise((r) => setTimeout(r, 500));
   child.kill('SIGINT');
@@ -265,13 +287,14 @@ async function runSeed(mbps: number, bytes: number, root: string): Promise<Resul
   }
   await rm(dir, { recursive: true, force: true });
   const pass = dropped === 0 && archived === sent && bounded;
-  return { pipeline: 'seed-gzip', targetMbps: mbps, achievedMbps, sent, archived, dropped, evicted: 0, backlogEndMB: backlogEnd / 1e6, peakMB, bounded, drainSeconds, pass, note: `${gz} files gzipped, ${left.length} left plain (tcpdump -z never compresses the last one)` };
+  const note = compress ? `${gz} files gzipped, ${left.length} left plain (tcpdump -z never compresses the last one)` : `${left.length} files, nothing compressed`;
+  return { pipeline: compress ? 'seed-gzip' : 'capture-only', targetMbps: mbps, achievedMbps, sent, archived, dropped, evicted: 0, backlogEndMB: backlogEnd / 1e6, peakMB, bounded, drainSeconds, idleCores, pass, note };
 }
 
 function print(result: Result): void {
   const r = result;
   console.log(
-    `${r.pipeline.padEnd(10)} ${String(r.targetMbps).padStart(5)} Mbps target, ${r.achievedMbps.toFixed(0).padStart(5)} reached: sent ${r.sent}, archived ${r.archived}, kernel drops ${r.dropped}, evicted ${r.evicted}, backlog peak ${r.peakMB.toFixed(0)} MB (${r.bounded ? 'bounded' : 'GROWING'}), at end ${r.backlogEndMB.toFixed(0)} MB, caught up ${r.drainSeconds.toFixed(1)} s later -> ${r.pass ? 'PASS' : 'fail'}${r.note ? ` (${r.note})` : ''}`,
+    `${r.pipeline.padEnd(10)} ${String(r.targetMbps).padStart(5)} Mbps target, ${r.achievedMbps.toFixed(0).padStart(5)} reached: sent ${r.sent}, archived ${r.archived}, kernel drops ${r.dropped}, evicted ${r.evicted}, backlog peak ${r.peakMB.toFixed(0)} MB (${r.bounded ? 'bounded' : 'GROWING'}), at end ${r.backlogEndMB.toFixed(0)} MB, caught up ${r.drainSeconds.toFixed(1)} s later, ${r.idleCores.toFixed(2)} cores idle -> ${r.pass ? 'PASS' : 'fail'}${r.note ? ` (${r.note})` : ''}`,
   );
 }
 
@@ -295,15 +318,17 @@ async function main(): Promise<number> {
   process.once('exit', cleanupSync);
   console.log(`sustained: replaying ${(bytes / 1e6).toFixed(0)} MB (${CAPTURE}) for ~${SECONDS} s per rate, rates ${RATES.join(', ')} Mbps; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   await setUp();
-  const best: Record<Pipeline, number> = { 'agent-zstd': 0, 'agent-gzip': 0, 'seed-gzip': 0 };
+  const best: Record<Pipeline, number> = { 'agent-zstd': 0, 'agent-gzip': 0, 'seed-gzip': 0, 'capture-only': 0 };
   const failed = new Set<Pipeline>();
   let port = 9880;
   try {
     for (const mbps of RATES) {
-      for (const pipeline of ['agent-zstd', 'agent-gzip', 'seed-gzip'] as Pipeline[]) {
+      for (const pipeline of ALL_PIPELINES) {
         if (failed.has(pipeline) || !PIPELINES.includes(pipeline)) continue;
         const result =
-          pipeline === 'seed-gzip' ? await runSeed(mbps, bytes, root) : await runAgent(pipeline === 'agent-zstd' ? 'zstd' : 'gzip', mbps, bytes, root, (port += 1));
+          pipeline === 'seed-gzip' || pipeline === 'capture-only'
+            ? await runRing(mbps, bytes, root, pipeline === 'seed-gzip')
+            : await runAgent(pipeline === 'agent-zstd' ? 'zstd' : 'gzip', mbps, bytes, root, (port += 1));
         print(result);
         if (result.pass) best[pipeline] = Math.max(best[pipeline], Math.min(result.targetMbps, result.achievedMbps));
         else failed.add(pipeline);
@@ -317,10 +342,14 @@ async function main(): Promise<number> {
   const seed = best['seed-gzip'];
   console.log('\nhighest sustained rate with everything archived, 0 kernel drops, 0 evictions, bounded backlog:');
   for (const [pipeline, mbps] of Object.entries(best)) {
-    const ratio = seed > 0 && pipeline !== 'seed-gzip' ? ` (${(mbps / seed).toFixed(1)}x the seed pipeline)` : '';
+    const ratio = seed > 0 && pipeline.startsWith('agent') ? ` (${(mbps / seed).toFixed(1)}x the seed pipeline)` : '';
     console.log(`  ${pipeline.padEnd(10)} ${mbps > 0 ? `${(mbps / 1000).toFixed(2)} Gbps` : 'none of the rates tried'}${ratio}`);
   }
   console.log(`goals (issue 3): agent-zstd >= 1.5 Gbps: ${best['agent-zstd'] >= 1500 ? 'met' : 'NOT met'}; agent-gzip >= 0.8 Gbps: ${best['agent-gzip'] >= 800 ? 'met' : 'NOT met'}; >= 5x seed: ${seed > 0 && best['agent-zstd'] >= 5 * seed ? 'met' : 'NOT met'}`);
+  if (PIPELINES.includes('capture-only')) {
+    const ceiling = best['capture-only'];
+    console.log(`capture-only (tcpdump alone, nothing compressed) is the ceiling here: ${ceiling > 0 ? `${(ceiling / 1000).toFixed(2)} Gbps` : 'none of the rates tried'}${seed > 0 && ceiling > 0 ? ` = ${(ceiling / seed).toFixed(1)}x the seed pipeline` : ''}${failed.has('capture-only') ? '' : ' or more (it never failed)'}`);
+  }
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores, shared)`);
   return 0;
 }
