@@ -34,6 +34,8 @@ const SECONDS = Number(process.env.VTAP_SUSTAINED_SECONDS ?? 10);
 /** Overrides the agent's capture buffer (tcpdump -B, KiB) to compare sizes; default: the agent's default. */
 const BUFFER_KIB = process.env.VTAP_SUSTAINED_BUFFER_KIB ? Number(process.env.VTAP_SUSTAINED_BUFFER_KIB) : undefined;
 const ALL_PIPELINES = ['agent-zstd', 'agent-gzip', 'seed-gzip', 'capture-only'] as const;
+/** tcpreplay's pacing: "nano" sleeps between packets; its default, "gtod", spins on the clock and burns a core. */
+const TIMER = process.env.VTAP_SUSTAINED_TIMER ?? 'nano';
 const PIPELINES = (process.env.VTAP_SUSTAINED_PIPELINES ?? ALL_PIPELINES.join(',')).split(',');
 // Small files for both pipelines, so the backlog measure is not dominated by file granularity.
 const ROTATE_MB = 16;
@@ -82,8 +84,9 @@ interface Result {
   peakMB: number;
   bounded: boolean;
   drainSeconds: number;
-  /** CPU left idle during the replay, in cores. */
+  /** CPU left idle during the replay, in cores, and (not included) waiting for the disk. */
   idleCores: number;
+  iowaitCores: number;
   pass: boolean;
   note: string;
 }
@@ -138,26 +141,26 @@ async function setUp(): Promise<void> {
   }
 }
 
-/** Jiffies of all CPUs from /proc/stat: total and idle (idle + iowait). */
-async function cpuJiffies(): Promise<{ total: number; idle: number }> {
+/** Jiffies of all CPUs from /proc/stat: total, idle and waiting for I/O. */
+async function cpuJiffies(): Promise<{ total: number; idle: number; iowait: number }> {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
   const values = line.trim().split(/\s+/).slice(1).map(Number);
-  return { total: values.reduce((a, b) => a + b, 0), idle: (values[3] ?? 0) + (values[4] ?? 0) };
+  return { total: values.reduce((a, b) => a + b, 0), idle: values[3] ?? 0, iowait: values[4] ?? 0 };
 }
 
 /**
  * tcpreplay at `mbps` for about SECONDS (looping the capture); returns packets sent, the rate
  * reached and the CPU left idle meanwhile (in cores), which says how much room a pipeline had.
  */
-async function replay(mbps: number, bytes: number): Promise<{ sent: number; achievedMbps: number; idleCores: number }> {
+async function replay(mbps: number, bytes: number): Promise<{ sent: number; achievedMbps: number; idleCores: number; iowaitCores: number }> {
   const before = await cpuJiffies();
   const loops = Math.max(1, Math.round((mbps * 1e6 * SECONDS) / 8 / bytes));
-  const { stdout } = await run('ip', ['netns', 'exec', SRC_NS, 'tcpreplay', '-i', SRC_IF, `--mbps=${mbps}`, `--loop=${loops}`, '--preload-pcap', CAPTURE], { timeoutMs: (SECONDS * 20 + 120) * 1000 });
+  const { stdout } = await run('ip', ['netns', 'exec', SRC_NS, 'tcpreplay', '-i', SRC_IF, `--timer=${TIMER}`, `--mbps=${mbps}`, `--loop=${loops}`, '--preload-pcap', CAPTURE], { timeoutMs: (SECONDS * 20 + 120) * 1000 });
   const sent = Number(/Successful packets:\s+(\d+)/.exec(stdout)?.[1] ?? /Actual: (\d+) packets/.exec(stdout)?.[1] ?? 0);
   const achieved = Number(/Rated: [\d.]+ Bps, ([\d.]+) Mbps/.exec(stdout)?.[1] ?? 0);
   const after = await cpuJiffies();
-  const idleCores = ((after.idle - before.idle) / Math.max(1, after.total - before.total)) * cpus().length;
-  return { sent, achievedMbps: achieved, idleCores };
+  const cores = (jiffies: number) => (jiffies / Math.max(1, after.total - before.total)) * cpus().length;
+  return { sent, achievedMbps: achieved, idleCores: cores(after.idle - before.idle), iowaitCores: cores(after.iowait - before.iowait) };
 }
 
 async function du(dir: string, filter: (name: string) => boolean): Promise<number> {
@@ -206,7 +209,7 @@ async function runAgent(codec: 'zstd' | 'gzip', mbps: number, bytes: number, roo
   });
   const spool = join(dir, 'spool');
   const backlog = async () => (await du(join(spool, 'ready'), () => true)) + (await du(join(spool, 'processing'), () => true));
-  const { result: { sent, achievedMbps, idleCores }, bounded, peakMB } = await sampled(backlog, () => replay(mbps, bytes));
+  const { result: { sent, achievedMbps, idleCores, iowaitCores }, bounded, peakMB } = await sampled(backlog, () => replay(mbps, bytes));
   const backlogEnd = await backlog();
   // Catching up: until nothing captured waits to be packed.
   const drainStart = Date.now();
@@ -235,6 +238,7 @@ async function runAgent(codec: 'zstd' | 'gzip', mbps: number, bytes: number, roo
     bounded,
     drainSeconds,
     idleCores,
+    iowaitCores,
     pass,
     note: code === 0 ? '' : `agent exit ${code}`,
   };
@@ -263,7 +267,7 @@ async function runRing(mbps: number, bytes: number, root: string, compress: bool
     for (const name of (await plain()).slice(0, -1)) total += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
     return total;
   };
-  const { result: { sent, achievedMbps, idleCores }, bounded, peakMB } = await sampled(backlog, () => replay(mbps, bytes));
+  const { result: { sent, achievedMbps, idleCores, iowaitCores }, bounded, peakMB } = await sampled(backlog, () => replay(mbps, bytes));
   const backlogEnd = await backlog();
   const drainStart = Date.now();
   while (compress && (await plain()).length > 1 && Date.now() - drainStart < 300_000) await new Promise((r) => setTimeout(r, 100));
@@ -288,13 +292,13 @@ async function runRing(mbps: number, bytes: number, root: string, compress: bool
   await rm(dir, { recursive: true, force: true });
   const pass = dropped === 0 && archived === sent && bounded;
   const note = compress ? `${gz} files gzipped, ${left.length} left plain (tcpdump -z never compresses the last one)` : `${left.length} files, nothing compressed`;
-  return { pipeline: compress ? 'seed-gzip' : 'capture-only', targetMbps: mbps, achievedMbps, sent, archived, dropped, evicted: 0, backlogEndMB: backlogEnd / 1e6, peakMB, bounded, drainSeconds, idleCores, pass, note };
+  return { pipeline: compress ? 'seed-gzip' : 'capture-only', targetMbps: mbps, achievedMbps, sent, archived, dropped, evicted: 0, backlogEndMB: backlogEnd / 1e6, peakMB, bounded, drainSeconds, idleCores, iowaitCores, pass, note };
 }
 
 function print(result: Result): void {
   const r = result;
   console.log(
-    `${r.pipeline.padEnd(10)} ${String(r.targetMbps).padStart(5)} Mbps target, ${r.achievedMbps.toFixed(0).padStart(5)} reached: sent ${r.sent}, archived ${r.archived}, kernel drops ${r.dropped}, evicted ${r.evicted}, backlog peak ${r.peakMB.toFixed(0)} MB (${r.bounded ? 'bounded' : 'GROWING'}), at end ${r.backlogEndMB.toFixed(0)} MB, caught up ${r.drainSeconds.toFixed(1)} s later, ${r.idleCores.toFixed(2)} cores idle -> ${r.pass ? 'PASS' : 'fail'}${r.note ? ` (${r.note})` : ''}`,
+    `${r.pipeline.padEnd(10)} ${String(r.targetMbps).padStart(5)} Mbps target, ${r.achievedMbps.toFixed(0).padStart(5)} reached: sent ${r.sent}, archived ${r.archived}, kernel drops ${r.dropped}, evicted ${r.evicted}, backlog peak ${r.peakMB.toFixed(0)} MB (${r.bounded ? 'bounded' : 'GROWING'}), at end ${r.backlogEndMB.toFixed(0)} MB, caught up ${r.drainSeconds.toFixed(1)} s later, ${r.idleCores.toFixed(2)} cores idle + ${r.iowaitCores.toFixed(2)} in I/O wait -> ${r.pass ? 'PASS' : 'fail'}${r.note ? ` (${r.note})` : ''}`,
   );
 }
 
