@@ -32,7 +32,7 @@ export class ArchiveStream {
     private readonly nanosecond: boolean,
   ) {
     this.file = new CompressedFileWriter(dir, codec, level);
-    this.pcap = new PcapBlockWriter(linktype, snaplen, nanosecond, (block) => this.file.write(block));
+    this.pcap = new PcapBlockWriter(linktype, snaplen, nanosecond, (block, release) => this.file.write(block, release));
   }
 
   /** Hot path: copy one frame in and update the counters. */

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { createCompressor } from './compress.js';
+import { SegmentedGzip } from './segmented-gzip.js';
 import type { Codec } from './types.js';
 
 export interface CompressedFile {
@@ -44,9 +45,16 @@ export class CompressedFileWriter {
     this.done.catch(() => undefined);
   }
 
-  /** Queues a block; false means "wait for drain() before queuing much more". */
-  write(block: Buffer): boolean {
-    return this.compressor.write(block);
+  /**
+   * Queues a block; false means "wait for drain() before queuing much more". `release` is called
+   * once the compressor no longer reads the block: zstd has copied it in when its write completes;
+   * the segmented gzip keeps segments in flight past that point, so its blocks are never released.
+   */
+  write(block: Buffer, release?: () => void): boolean {
+    if (!release || this.compressor instanceof SegmentedGzip) return this.compressor.write(block);
+    return this.compressor.write(block, (error) => {
+      if (!error) release();
+    });
   }
 
   get needsDrain(): boolean {

@@ -1,7 +1,13 @@
+import { BufferPool } from './buffer-pool.js';
 import { GLOBAL_HEADER_LENGTH, PCAP_MAGIC_MICRO, PCAP_MAGIC_NANO, RECORD_HEADER_LENGTH } from './format.js';
 
 /** Output is handed on in blocks of this size: few enough calls into zlib, little memory per stream. */
 const BLOCK_SIZE = 1024 * 1024;
+/** Shared by all streams of the process: at most 32 MiB kept for reuse. */
+const blocks = new BufferPool(BLOCK_SIZE, 32);
+
+/** Receives a filled block; `release` hands it back for reuse once nothing reads it any more (optional). */
+export type BlockConsumer = (block: Buffer, release: () => void) => void;
 
 /** A classic pcap global header, little-endian, version 2.4. */
 export function pcapGlobalHeader(linktype: number, snaplen: number, nanosecond: boolean): Buffer {
@@ -16,8 +22,8 @@ export function pcapGlobalHeader(linktype: number, snaplen: number, nanosecond: 
 
 /**
  * Builds a little-endian classic pcap stream in 1 MiB blocks and hands each full block to `emit`.
- * Hot path: one copy per record into the current block; a new block is allocated only when one
- * fills, because the previous one now belongs to the consumer (zlib holds it until compressed).
+ * Hot path: one copy per record into the current block; when one fills, the next comes from a pool
+ * (the filled one belongs to the consumer until it releases it, e.g. once zstd has taken it in).
  */
 export class PcapBlockWriter {
   private block: Buffer;
@@ -27,9 +33,9 @@ export class PcapBlockWriter {
     linktype: number,
     snaplen: number,
     nanosecond: boolean,
-    private readonly emit: (block: Buffer) => void,
+    private readonly emit: BlockConsumer,
   ) {
-    this.block = Buffer.allocUnsafe(BLOCK_SIZE);
+    this.block = blocks.take();
     pcapGlobalHeader(linktype, snaplen, nanosecond).copy(this.block, 0);
     this.used = GLOBAL_HEADER_LENGTH;
   }
@@ -55,8 +61,9 @@ export class PcapBlockWriter {
   /** Hands on whatever is buffered (a partial block) and starts a fresh block. */
   flush(): void {
     if (this.used === 0) return;
-    this.emit(this.block.subarray(0, this.used));
-    this.block = Buffer.allocUnsafe(BLOCK_SIZE);
+    const full = this.block;
+    this.emit(full.subarray(0, this.used), () => blocks.give(full));
+    this.block = blocks.take();
     this.used = 0;
   }
 }
