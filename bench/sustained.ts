@@ -8,11 +8,12 @@
  * - the seed pipeline: `tcpdump -C 16 -W 500 -z gzip` (a ring, gzip run by tcpdump per file);
  * - capture-only: the same tcpdump ring with -B 32 MiB and no compression at all, the ceiling of
  *   this machine for any pipeline that captures with tcpdump while tcpreplay shares its cores.
- * Both rotate every 16 MB. A rate passes when every replayed packet was archived, with 0 kernel
+ * All rotate every 16 MB. A rate passes when every replayed packet was archived, with 0 kernel
  * drops, 0 evictions, and a backlog (captured but not yet compressed, sampled every 500 ms) that
  * does not grow: its peak in the second half of the replay is at most two files above the first.
  *
- * Environment: VTAP_SUSTAINED_RATES (Mbps, default "100,250,500,750,1000,1500,2000"),
+ * Environment: VTAP_SUSTAINED_RATES (Mbps; the default steps by 125 up to 1 Gbps and include the
+ * goal figures 800, 1500 and 2500 = 5 x 500), VTAP_SUSTAINED_TIMER (tcpreplay --timer, "nano"),
  * VTAP_SUSTAINED_SECONDS (replay length per rate, default 10), VTAP_SUSTAINED_PIPELINES (default
  * "agent-zstd,agent-gzip,seed-gzip,capture-only"), VTAP_SUSTAINED_BUFFER_KIB (agent -B), VTAP_BENCH_CACHE.
  */
@@ -29,7 +30,7 @@ import { run } from '../scripts/lab/netns.js';
 import { startAgentInSink } from '../scripts/demo.js';
 
 const CACHE = process.env.VTAP_BENCH_CACHE ?? '/var/tmp/vtap-archiver-bench';
-const RATES = (process.env.VTAP_SUSTAINED_RATES ?? '100,250,500,750,1000,1500,2000').split(',').map(Number);
+const RATES = (process.env.VTAP_SUSTAINED_RATES ?? '250,375,500,625,750,800,1000,1250,1500,1750,2000,2500').split(',').map(Number);
 const SECONDS = Number(process.env.VTAP_SUSTAINED_SECONDS ?? 10);
 /** Overrides the agent's capture buffer (tcpdump -B, KiB) to compare sizes; default: the agent's default. */
 const BUFFER_KIB = process.env.VTAP_SUSTAINED_BUFFER_KIB ? Number(process.env.VTAP_SUSTAINED_BUFFER_KIB) : undefined;
