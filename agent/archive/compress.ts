@@ -34,7 +34,7 @@ export function createCompressor(codec: Codec, level: number = DEFAULT_LEVEL[cod
   }
   const common = { chunkSize: OUTPUT_CHUNK, writableHighWaterMark: INPUT_HIGH_WATER_MARK };
   // Two segments in flight: a second core (when there is one) deflates while the first finishes.
-  if (codec === 'gzip') return new SegmentedGzip({ level, parallel: 2 });
+  if (codec === 'gzip') return new SegmentedGzip({ level, parallel: 2, writableHighWaterMark: INPUT_HIGH_WATER_MARK });
   return createZstdCompress({
     ...common,
     params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 1 },

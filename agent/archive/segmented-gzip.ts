@@ -17,6 +17,8 @@ export interface SegmentedGzipOptions {
   parallel?: number;
   /** Store segments that sampling says deflate cannot shrink (see entropy.ts); default true. */
   storeIncompressible?: boolean;
+  /** Input queued before write() asks the writer to wait (bytes). */
+  writableHighWaterMark?: number;
 }
 
 export interface SegmentedGzipStats {
@@ -43,7 +45,7 @@ export class SegmentedGzip extends Transform {
   private readonly storeIncompressible: boolean;
 
   constructor(private readonly options: SegmentedGzipOptions) {
-    super({ writableHighWaterMark: 8 * 1024 * 1024 });
+    super(options.writableHighWaterMark ? { writableHighWaterMark: options.writableHighWaterMark } : {});
     this.parallel = Math.max(1, options.parallel ?? 1);
     this.storeIncompressible = options.storeIncompressible ?? true;
     this.push(GZIP_HEADER);
