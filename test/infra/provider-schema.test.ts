@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OCI_PROVIDER_SOURCE } from '../../infra/package/stack-zip.js';
+import { loadProviderSchema } from '../../infra/package/stack-zip.js';
+import { STACK_PROVIDERS } from '../../infra/validate/provider-source.js';
 import {
   checkTemplateSyntax,
   validateTerraformJson,
@@ -9,8 +10,9 @@ import {
 } from '../../infra/validate/provider-schema.js';
 import { ROOT, synthesize, type TerraformJson } from './helpers.js';
 
-const schema = JSON.parse(readFileSync(join(ROOT, 'infra/oci/provider-schema.json'), 'utf8')) as ProviderSchemaFile;
-const validate = (config: unknown): string[] => validateTerraformJson(config, schema, { providers: { oci: OCI_PROVIDER_SOURCE } });
+// Both committed schemas: oracle/oci and the hand-written hashicorp/time (time_sleep).
+const schema: ProviderSchemaFile = loadProviderSchema(ROOT);
+const validate = (config: unknown): string[] => validateTerraformJson(config, schema, { providers: STACK_PROVIDERS });
 
 let config: TerraformJson;
 beforeAll(async () => {
