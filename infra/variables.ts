@@ -49,7 +49,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'oci_config_profile', group: 'Placement', title: 'OCI config profile', description: 'Profile of ~/.oci/config to use from a laptop; empty uses DEFAULT. Unused by Resource Manager.', type: 'string', default: '', hidden: true },
   { name: 'name_prefix', group: 'Placement', title: 'Name prefix', description: 'Prefix of display names, the dynamic group, the policy and the tag namespace (unique per tenancy).', type: 'string', default: 'vtap-archiver',
     validation: { condition: '${can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))}', errorMessage: 'name_prefix: 2-31 lower-case letters, digits or dashes, starting with a letter.' } },
-  { name: 'availability_domain_number', group: 'Placement', title: 'Availability domain', description: 'Which availability domain (1, 2 or 3) the instances are placed in.', type: 'number', default: 1, minimum: 1, maximum: 3 },
+  { name: 'availability_domain_number', group: 'Placement', title: 'Availability domain', description: 'Which availability domain (1, 2 or 3) the jump host and demo sources are placed in (the sink pool spreads over every availability domain).', type: 'number', default: 1, minimum: 1, maximum: 3 },
   { name: 'ssh_public_key', group: 'Placement', title: 'SSH public key', description: 'Public key for the opc user on every instance (reach sinks and sources through the jump host).', type: 'string', rmType: 'oci:core:ssh:publickey' },
   { name: 'oracle_linux_version', group: 'Placement', title: 'Oracle Linux version', description: 'Oracle Linux major version of the platform image (the newest image for each shape\'s architecture is used).', type: 'string', default: '9', enum: ['8', '9'] },
 

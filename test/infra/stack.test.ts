@@ -440,6 +440,9 @@ describe('outputs', () => {
     const next = synth.config.output.next_commands.value as string;
     expect(next).toContain('vtap-archiver vtaps start --region ${var.region} --compartment ${var.compartment_ocid} --deployment ${var.name_prefix}');
     expect(next).toContain('journalctl -u vtap-archiver -f');
+    // start_vtaps only applies at creation (Terraform ignores is_vtap_enabled), so no "apply again".
+    expect(next).not.toContain('apply again');
+    expect(next).toContain('oci network vtap update --vtap-id <vtap-ocid> --is-vtap-enabled true --region ${var.region}');
     expect(next).toContain('oci os object list');
   });
 
