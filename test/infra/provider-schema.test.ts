@@ -52,6 +52,18 @@ describe('the synthesized stack against the oracle/oci 8.28.0 schema', () => {
 });
 
 describe('the validator', () => {
+  it('checks time_sleep against the hand-written hashicorp/time schema, and requires that provider pinned', () => {
+    const broken = copy();
+    const sleep = firstOf(broken, 'time_sleep');
+    sleep.create_durration = sleep.create_duration;
+    delete sleep.create_duration;
+    broken.terraform.required_providers.time.version = '~> 0.13';
+    expect(validate(broken)).toEqual([
+      expect.stringMatching(/^resource\.time_sleep\.iam_[\w-]+\.create_durration: unknown attribute or block \(did you mean create_duration\?\)$/),
+      'terraform.required_providers.time.version: must pin an exact version, got "~> 0.13"',
+    ]);
+  });
+
   it('catches a misspelled attribute and suggests the right one', () => {
     const broken = copy();
     const vcn = firstOf(broken, 'oci_core_vcn');
