@@ -146,8 +146,11 @@ describe.runIf(available)('terraform validate and plan of the stack zip against 
     expect(ofType(planned, 'time_sleep').map((t) => [t.address.replace(/_[0-9A-F]{8}$/, ''), t.after.create_duration]).sort()).toEqual([
       ['time_sleep.iam_policy-propagation', '60s'], ['time_sleep.iam_tag-propagation', '90s'],
     ]);
-    // One pool (no autoscaling); no alarms without an e-mail or topic.
-    expect(ofType(planned, 'oci_core_instance_pool').map((p) => p.address)).toEqual([expect.stringMatching(/sinks_pool_[0-9A-F]+\[0\]$/)]);
+    // One pool (no autoscaling), one placement per availability domain (the stand-in reads one AD);
+    // no alarms without an e-mail or topic.
+    const pools = ofType(planned, 'oci_core_instance_pool');
+    expect(pools.map((p) => p.address)).toEqual([expect.stringMatching(/sinks_pool_[0-9A-F]+\[0\]$/)]);
+    expect(pools[0]!.after.placement_configurations).toEqual([expect.objectContaining({ availability_domain: 'placeholder' })]);
     expect(ofType(planned, 'oci_monitoring_alarm')).toEqual([]);
     expect(ofType(planned, 'oci_ons_notification_topic')).toEqual([]);
     const [listener] = ofType(planned, 'oci_network_load_balancer_listener');
