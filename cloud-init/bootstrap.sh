@@ -2,11 +2,15 @@
 # Second stage of cloud-init, shipped in the node kit: turns a fresh Oracle Linux 8/9 instance into
 # a vtap-archiver sink, demo source or file server. Deployment-specific values come from instance
 # metadata (IMDSv2), written there by the stack. Safe to re-run.
+# Sourcing it (tests do) defines the functions and runs nothing.
 set -euo pipefail
 
-role=${1:?usage: bootstrap.sh sink|source|file-server}
+role=unknown
 kit_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 imds_base=http://169.254.169.254/opc/v2/instance/metadata
+# The agent needs zstd in node:zlib, which Node.js has from 22.15 on.
+node_min_major=22
+node_min_minor=15
 
 log() { echo "vtap-archiver-bootstrap[$role]: $*"; }
 
@@ -16,24 +20,48 @@ metadata() {
 }
 
 # dnf can lose a race with the OS's own first-boot updates; retry a few times.
-dnf_install() {
+dnf_retry() {
   local attempt
   for attempt in 1 2 3 4 5; do
-    if dnf -y -q install "$@"; then return 0; fi
-    log "dnf install $* failed (attempt $attempt), retrying"
-    sleep 15
+    if dnf -y -q "$@"; then return 0; fi
+    log "dnf $* failed (attempt $attempt), retrying"
+    sleep "${DNF_RETRY_SECONDS:-15}"
   done
   return 1
 }
 
+dnf_install() {
+  dnf_retry install "$@"
+}
+
+# True when `node` runs and is at least node_min_major.node_min_minor.
+node_version_ok() {
+  local version major minor
+  version=$(node -p 'process.versions.node' 2>/dev/null) || return 1
+  IFS=. read -r major minor _ <<<"$version"
+  [[ "$major" =~ ^[0-9]+$ && "$minor" =~ ^[0-9]+$ ]] || return 1
+  (( major > node_min_major || (major == node_min_major && minor >= node_min_minor) ))
+}
+
+# Fails loudly (boot log, then exit) when the Node.js on PATH cannot run the agent.
+require_node() {
+  if node_version_ok; then return 0; fi
+  local found
+  found=$(node -p 'process.versions.node' 2>/dev/null || echo none)
+  log "FATAL: the agent needs Node.js >= $node_min_major.$node_min_minor (zstd in node:zlib); found: $found." >&2
+  log "FATAL: the agent is NOT installed. Install a newer nodejs (dnf module list nodejs) and re-run: bash $kit_dir/bootstrap.sh $role" >&2
+  exit 1
+}
+
 install_node22() {
-  if command -v node >/dev/null 2>&1 && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 22 ]; then
-    return 0
-  fi
-  # Oracle Linux 8 and 9 ship Node.js 22 as an AppStream module stream.
-  dnf -y -q module reset nodejs
-  dnf -y -q module enable nodejs:22
+  if node_version_ok; then return 0; fi
+  # Oracle Linux 8 and 9 ship Node.js 22 as an AppStream module stream; an older 22.x from a
+  # stale mirror would fail at import, so the version is checked after the install as well.
+  dnf_retry module reset nodejs
+  dnf_retry module enable nodejs:22
   dnf_install nodejs
+  if ! node_version_ok; then dnf_retry upgrade nodejs || true; fi
+  require_node
 }
 
 # Opens ports in firewalld when it runs (Oracle Linux platform images enable it).
@@ -134,6 +162,7 @@ setup_file_server() {
     head -c "$((megabytes * 1000 * 1000))" /dev/urandom > /srv/vtap-archiver-demo/demo.bin
     chmod 0644 /srv/vtap-archiver-demo/demo.bin
   fi
+  # Serves its working directory: Python 3.6 (Oracle Linux 8) has no `http.server --directory`.
   cat > /etc/systemd/system/vtap-archiver-file-server.service <<'EOF'
 [Unit]
 Description=vtap-archiver demo file server (HTTP on port 80, VCN only by NSG)
@@ -141,7 +170,8 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-ExecStart=/usr/bin/python3 -m http.server 80 --directory /srv/vtap-archiver-demo
+WorkingDirectory=/srv/vtap-archiver-demo
+ExecStart=/usr/bin/python3 -m http.server 80
 Restart=always
 DynamicUser=yes
 AmbientCapabilities=CAP_NET_BIND_SERVICE
@@ -154,10 +184,17 @@ EOF
   open_ports 80/tcp
 }
 
-case "$role" in
-  sink) setup_sink ;;
-  source) setup_source ;;
-  file-server) setup_file_server ;;
-  *) echo "bootstrap.sh: unknown role '$role'" >&2; exit 2 ;;
-esac
-log "done"
+main() {
+  role=${1:?usage: bootstrap.sh sink|source|file-server}
+  case "$role" in
+    sink) setup_sink ;;
+    source) setup_source ;;
+    file-server) setup_file_server ;;
+    *) echo "bootstrap.sh: unknown role '$role'" >&2; exit 2 ;;
+  esac
+  log "done"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi

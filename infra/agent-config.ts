@@ -30,6 +30,8 @@ export interface AgentConfigInputs {
   /** A list of numbers, or a Terraform expression that yields one. */
   readonly vxlanPorts: number[] | string;
   readonly spoolQuotaMegabytes: number;
+  /** OCI Monitoring publishing (agent/daemon/monitoring.ts); `enabled` may be a Terraform boolean. */
+  readonly monitoring: { readonly enabled: unknown; readonly compartmentId: string; readonly namespace: string; readonly region: string };
 }
 
 /**
@@ -47,5 +49,6 @@ export function agentConfig(inputs: AgentConfigInputs): Record<string, unknown> 
     vxlanPorts: inputs.vxlanPorts,
     http: { port: AGENT_HTTP_PORT },
     spool: { dir: AGENT_SPOOL_DIR, quotaMegabytes: inputs.spoolQuotaMegabytes, policy: 'evict-oldest' },
+    monitoring: { ...inputs.monitoring },
   };
 }

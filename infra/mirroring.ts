@@ -2,7 +2,7 @@ import { TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { CoreCaptureFilter, type CoreCaptureFilterVtapCaptureFilterRules } from './.gen/oci/core-capture-filter/index.js';
 import { CoreVtap } from './.gen/oci/core-vtap/index.js';
-import { CAPTURE_FILTER_PRESETS, CUSTOM_PRESET, type CaptureRule } from './capture-filters.js';
+import { CAPTURE_FILTER_PRESETS, CUSTOM_PRESET, MAX_CAPTURE_RULES, type CaptureRule } from './capture-filters.js';
 import { address } from './refs.js';
 import type { Variables } from './variables.js';
 
@@ -74,9 +74,11 @@ function customRulesBlock(rulesJson: string): Record<string, unknown> {
 /**
  * What is mirrored, and where to: one capture filter per preset (only the chosen one is created),
  * and one VTAP per mirrored VNIC (demo sources and listed existing VNICs), each with its own VNI
- * so the agent can split the archive by source. VTAPs target the NLB and are created stopped (OCI
- * refuses is_vtap_enabled=true at creation); `start_vtaps` on a later apply, or
- * `vtap-archiver vtaps start`, runs them.
+ * so the agent can split the archive by source. VTAPs target the NLB and are created stopped
+ * unless `start_vtaps` (the sinks should be healthy before traffic arrives; a public lab also saw
+ * OCI refuse a VTAP created running, though the provider's own example creates one enabled).
+ * After creation the running state has one owner, `vtap-archiver vtaps start|stop` (or the
+ * console / OCI CLI): Terraform ignores is_vtap_enabled, so an apply never stops mirroring.
  */
 export class Mirroring extends Construct {
   readonly filters: CoreCaptureFilter[] = [];
@@ -103,6 +105,11 @@ export class Mirroring extends Construct {
       filterType: 'VTAP',
     });
     custom.addOverride('dynamic.vtap_capture_filter_rules', customRulesBlock(vars.ref('capture_filter_rules_json')));
+    // The variable's validation says the same; this names the resource OCI would refuse.
+    custom.addOverride('lifecycle.precondition', [{
+      condition: `\${length(jsondecode(${vars.ref('capture_filter_rules_json')})) >= 1 && length(jsondecode(${vars.ref('capture_filter_rules_json')})) <= ${MAX_CAPTURE_RULES}}`,
+      error_message: `A capture filter holds 1 to ${MAX_CAPTURE_RULES} rules: fix capture_filter_rules_json.`,
+    }]);
     this.filters.push(custom);
     const filterId = `one(concat(${this.filters.map((f) => `${address(f)}[*].id`).join(', ')}))`;
 
@@ -130,6 +137,8 @@ export class Mirroring extends Construct {
       trafficMode: vars.string('vtap_traffic_mode'),
       isVtapEnabled: vars.bool('start_vtaps'),
       freeformTags: { app: 'vtap-archiver', deployment: namePrefix },
+      // One owner of the running state after creation: `vtap-archiver vtaps start|stop`.
+      lifecycle: { ignoreChanges: ['is_vtap_enabled'] },
     });
   }
 }

@@ -15,12 +15,25 @@ export interface NlbProps {
 }
 
 export const BACKEND_SET_NAME = 'sinks';
+/**
+ * Seconds an idle UDP flow keeps its sink (OCI's default, set explicitly). A mirrored source that
+ * sends continuously never idles, so this only decides when a source that paused may land on
+ * another sink; failover does not wait for it (is_instant_failover_enabled).
+ */
+export const UDP_IDLE_TIMEOUT_SECONDS = 120;
 
 /**
  * The VTAP target: a private network load balancer with a UDP listener on the VXLAN port and one
  * backend set of sinks. The backend set preserves the source address (the agent sees which VNIC's
  * side sent it) and checks the agent's HTTP /health, which fails when capture or upload is broken;
  * a TCP check on 22 would keep a sink with a dead agent in rotation.
+ *
+ * How sources are spread over sinks: the backend set hashes each packet's outer addresses
+ * (TWO_TUPLE by default: the mirrored VNIC's side and the NLB), so one mirrored source is one
+ * flow that stays on one sink. A VTAP's flow never idles while it mirrors, so a sink added later
+ * (autoscaling) receives only sources that start or resume after it joined. When a sink turns
+ * unhealthy, instant failover moves its flows to the healthy sinks at once instead of letting
+ * them run into the failed one until they idle out.
  */
 export class Nlb extends Construct {
   readonly nlb: NetworkLoadBalancerNetworkLoadBalancer;
@@ -47,6 +60,9 @@ export class Nlb extends Construct {
       name: BACKEND_SET_NAME,
       policy: vars.string('nlb_hashing_policy'),
       isPreserveSource: true,
+      // Move a failed sink's flows at once: a VTAP flow never idles, so without this it would stay
+      // pinned to the failed sink.
+      isInstantFailoverEnabled: true,
       // Better to drop mirrored packets than to send them to sinks that cannot archive them.
       isFailOpen: false,
       healthChecker: {
@@ -65,6 +81,7 @@ export class Nlb extends Construct {
       defaultBackendSetName: this.backendSet.name,
       protocol: 'UDP',
       port: this.port,
+      udpIdleTimeout: UDP_IDLE_TIMEOUT_SECONDS,
     });
   }
 

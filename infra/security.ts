@@ -47,6 +47,11 @@ export class Security extends Construct {
     portStrings.overrideLogicalId('encapsulation_port_strings');
     const ports = (): ListTerraformIterator => TerraformIterator.fromList(portStrings.asList);
 
+    // Stateless: every mirrored inner flow arrives with its own outer source port, so tracked
+    // rules would fill the VNIC's connection-tracking table and then drop packets, health checks
+    // included. VXLAN is one-way (nothing answers it), so the sinks need no return rule; the NLB
+    // forwards the same packets on, so it gets a stateless egress rule for them (a stateless rule
+    // takes precedence over the open stateful egress rule below, which would track each flow).
     for (const [group, label] of [[this.nlb, 'nlb'], [this.sinks, 'sinks']] as const) {
       const each = ports();
       new CoreNetworkSecurityGroupSecurityRule(this, `${label}-encap-in`, {
@@ -54,12 +59,25 @@ export class Security extends Construct {
         networkSecurityGroupId: group.id,
         direction: 'INGRESS',
         protocol: UDP,
+        stateless: true,
         source: vcnCidr,
         sourceType: 'CIDR_BLOCK',
-        description: 'mirrored traffic (VXLAN) from the VCN',
+        description: 'mirrored traffic (VXLAN) from the VCN, untracked',
         udpOptions: { destinationPortRange: { min: Token.asNumber(each.value), max: Token.asNumber(each.value) } },
       });
     }
+    const forward = ports();
+    new CoreNetworkSecurityGroupSecurityRule(this, 'nlb-encap-out', {
+      forEach: forward,
+      networkSecurityGroupId: this.nlb.id,
+      direction: 'EGRESS',
+      protocol: UDP,
+      stateless: true,
+      destination: vcnCidr,
+      destinationType: 'CIDR_BLOCK',
+      description: 'mirrored traffic forwarded to the sinks, untracked',
+      udpOptions: { destinationPortRange: { min: Token.asNumber(forward.value), max: Token.asNumber(forward.value) } },
+    });
 
     const fromGroup = (rid: string, group: CoreNetworkSecurityGroup, source: CoreNetworkSecurityGroup, port: number, description: string): void => {
       new CoreNetworkSecurityGroupSecurityRule(this, rid, {

@@ -3,9 +3,10 @@ import { Construct } from 'constructs';
 import { DataOciIdentityAvailabilityDomains } from './.gen/oci/data-oci-identity-availability-domains/index.js';
 import { OciProvider } from './.gen/oci/provider/index.js';
 import { agentConfig, METADATA, AGENT_HTTP_PORT } from './agent-config.js';
+import { Alarms } from './alarms.js';
 import { CloudInit } from './cloud-init.js';
 import { DemoSources } from './demo-sources.js';
-import { Iam, SINK_ROLE_TAG, SINK_ROLE_VALUE } from './iam.js';
+import { AGENT_METRICS_NAMESPACE, Iam, SINK_ROLE_TAG, SINK_ROLE_VALUE } from './iam.js';
 import { JumpHost } from './jump-host.js';
 import { Mirroring } from './mirroring.js';
 import { Network } from './network.js';
@@ -15,6 +16,7 @@ import { address } from './refs.js';
 import { Security } from './security.js';
 import { Sinks } from './sinks.js';
 import { Storage } from './storage.js';
+import { TimeProvider, TIME_PROVIDER_VERSION } from './time.js';
 import { Variables } from './variables.js';
 
 /** The oracle/oci provider release the committed schema (infra/oci/provider-schema.json) describes. */
@@ -48,24 +50,27 @@ export class VtapArchiverStack extends TerraformStack {
     };
     new OciProvider(this, 'oci', providerSettings);
     this.addOverride('terraform.required_providers.oci.version', OCI_PROVIDER_VERSION);
+    // time_sleep: waits for tags and policies to propagate (infra/iam.ts).
+    const time = new TimeProvider(this, 'time');
+    this.addOverride('terraform.required_providers.time', { source: 'registry.terraform.io/hashicorp/time', version: TIME_PROVIDER_VERSION });
     this.addOverride('terraform.required_version', '>= 1.5.0');
 
     const ads = new DataOciIdentityAvailabilityDomains(this, 'ads', { compartmentId: vars.string('tenancy_ocid') });
     const availabilityDomain = `\${${address(ads)}.availability_domains[${vars.ref('availability_domain_number')} - 1].name}`;
+    const availabilityDomainNames = `${address(ads)}.availability_domains[*].name`;
 
     const network = new Network(this, 'network', { vars, compartmentId, namePrefix });
     const security = new Security(this, 'security', {
       vars, compartmentId, namePrefix, vcnId: network.vcn.id, vcnCidr: network.vcnCidr,
     });
+    const iam = new Iam(this, 'iam', {
+      vars, tenancyId: vars.string('tenancy_ocid'), compartmentId, namePrefix, providerSettings, time,
+    });
     const storage = new Storage(this, 'storage', {
       vars, compartmentId, namePrefix, kitFile: props.kitFile, kitObjectName: props.kitObjectName,
+      bucketDependsOn: [iam.kmsPolicyWait],
+      lifecycleDependsOn: [iam.policyWait],
     });
-    const iam = new Iam(this, 'iam', {
-      vars, tenancyId: vars.string('tenancy_ocid'), compartmentId, namePrefix,
-      bucket: storage.bucket, providerSettings,
-    });
-    // Lifecycle rules are checked against the service's permissions when they are set.
-    storage.lifecycle.node.addDependency(iam.policy);
 
     const cloudInit = new CloudInit(this, 'cloud-init', props.cloudInitDir);
     const nlb = new Nlb(this, 'nlb', {
@@ -81,9 +86,10 @@ export class VtapArchiverStack extends TerraformStack {
       compress: vars.string('compression'),
       vxlanPorts: vars.numberList('encapsulation_ports'),
       spoolQuotaMegabytes: vars.number('spool_quota_megabytes'),
+      monitoring: { enabled: vars.bool('agent_metrics'), compartmentId, namespace: AGENT_METRICS_NAMESPACE, region },
     });
     const sinks = new Sinks(this, 'sinks', {
-      vars, compartmentId, namePrefix, availabilityDomain,
+      vars, compartmentId, namePrefix, availabilityDomain, availabilityDomainNames,
       subnetId: network.sinksSubnet.id,
       nsgId: security.sinks.id,
       metadata: {
@@ -100,7 +106,7 @@ export class VtapArchiverStack extends TerraformStack {
       nlbId: nlb.nlb.id,
       backendSetName: nlb.backendSet.name,
       port: nlb.port,
-      dependsOn: [iam.tag, iam.policy, nlb.listener],
+      dependsOn: [iam.tagWait, iam.policyWait, nlb.listener],
     });
 
     const jump = new JumpHost(this, 'jump', {
@@ -116,6 +122,8 @@ export class VtapArchiverStack extends TerraformStack {
       vars, compartmentId, namePrefix, vcnId: network.vcn.id, nlbId: nlb.nlb.id, demoVnicIds: sources.vnicIds,
     });
 
+    new Alarms(this, 'alarms', { vars, compartmentId, namePrefix, nlbId: nlb.nlb.id, sinkPoolId: sinks.poolId });
+
     new Outputs(this, 'outputs', {
       nlbPrivateIp: nlb.privateIp,
       bucket: storage.bucket.name,
@@ -124,7 +132,7 @@ export class VtapArchiverStack extends TerraformStack {
       compartmentId,
       namePrefix,
       capturePrefix: vars.string('capture_prefix'),
-      sinkPoolId: sinks.pool.id,
+      sinkPoolId: sinks.poolId,
       jumpHostPublicIp: jump.publicIp,
       vtapIds: `\${ { for key, vtap in ${address(mirroring.vtaps)} : key => vtap.id } }`,
     });

@@ -1,4 +1,4 @@
-import { AssetType, TerraformAsset, Token } from 'cdktf';
+import { AssetType, TerraformAsset, Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { DataOciObjectstorageNamespace } from './.gen/oci/data-oci-objectstorage-namespace/index.js';
 import { ObjectstorageBucket } from './.gen/oci/objectstorage-bucket/index.js';
@@ -15,6 +15,10 @@ export interface StorageProps {
   readonly kitFile: string;
   /** Carries a content hash: a new kit is a new object, a new URL and so a new instance configuration. */
   readonly kitObjectName: string;
+  /** The customer-key grant (and its wait): OCI checks the key when the bucket is created. */
+  readonly bucketDependsOn: ITerraformDependable[];
+  /** The policy letting Object Storage manage the bucket's objects: checked when lifecycle rules are set. */
+  readonly lifecycleDependsOn: ITerraformDependable[];
 }
 
 /** Days of inactivity after which Object Storage aborts an uncommitted multipart upload. */
@@ -50,6 +54,7 @@ export class Storage extends Construct {
       versioning: 'Disabled',
       kmsKeyId: `\${${vars.ref('kms_key_id')} == "" ? null : ${vars.ref('kms_key_id')}}`,
       freeformTags: { app: 'vtap-archiver' },
+      dependsOn: props.bucketDependsOn,
     });
     // Retention is optional: a dynamic block with zero or one rule.
     this.bucket.addOverride('dynamic.retention_rules', {
@@ -65,6 +70,7 @@ export class Storage extends Construct {
     const prefix = vars.string('capture_prefix');
     const days = (name: string): string => `\${tostring(max(${vars.ref(name)}, 1))}`;
     this.lifecycle = new ObjectstorageObjectLifecyclePolicy(this, 'lifecycle', {
+      dependsOn: props.lifecycleDependsOn,
       namespace: this.namespace,
       bucket: this.bucket.name,
       rules: [

@@ -30,8 +30,13 @@ export interface VariableSpec {
   readonly validation?: { readonly condition: string; readonly errorMessage: string };
 }
 
-export const VARIABLE_GROUPS = ['Placement', 'Network', 'Sinks', 'Archive', 'Mirroring', 'Demo traffic'] as const;
+export const VARIABLE_GROUPS = ['Placement', 'Network', 'Sinks', 'Archive', 'Mirroring', 'Alarms', 'Demo traffic'] as const;
 export type VariableGroup = (typeof VARIABLE_GROUPS)[number];
+
+/** Mirror everything both ways: a valid starting point (a filter needs at least one rule). */
+export const DEFAULT_CUSTOM_RULES_JSON = '[{"direction": "INGRESS"}, {"direction": "EGRESS"}]';
+/** Resource Manager's form check: a JSON list of at least one object (Terraform checks 1..10). */
+export const CUSTOM_RULES_PATTERN = '^\\s*\\[\\s*\\{[\\s\\S]*\\}\\s*\\]\\s*$';
 
 const flexShape = (name: string): string =>
   `Flex shapes only: ignored for fixed shapes (see ${name}).`;
@@ -44,7 +49,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'oci_config_profile', group: 'Placement', title: 'OCI config profile', description: 'Profile of ~/.oci/config to use from a laptop; empty uses DEFAULT. Unused by Resource Manager.', type: 'string', default: '', hidden: true },
   { name: 'name_prefix', group: 'Placement', title: 'Name prefix', description: 'Prefix of display names, the dynamic group, the policy and the tag namespace (unique per tenancy).', type: 'string', default: 'vtap-archiver',
     validation: { condition: '${can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))}', errorMessage: 'name_prefix: 2-31 lower-case letters, digits or dashes, starting with a letter.' } },
-  { name: 'availability_domain_number', group: 'Placement', title: 'Availability domain', description: 'Which availability domain (1, 2 or 3) the instances are placed in.', type: 'number', default: 1, minimum: 1, maximum: 3 },
+  { name: 'availability_domain_number', group: 'Placement', title: 'Availability domain', description: 'Which availability domain (1, 2 or 3) the jump host and demo sources are placed in (the sink pool spreads over every availability domain).', type: 'number', default: 1, minimum: 1, maximum: 3 },
   { name: 'ssh_public_key', group: 'Placement', title: 'SSH public key', description: 'Public key for the opc user on every instance (reach sinks and sources through the jump host).', type: 'string', rmType: 'oci:core:ssh:publickey' },
   { name: 'oracle_linux_version', group: 'Placement', title: 'Oracle Linux version', description: 'Oracle Linux major version of the platform image (the newest image for each shape\'s architecture is used).', type: 'string', default: '9', enum: ['8', '9'] },
 
@@ -80,17 +85,27 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'retention_days', group: 'Archive', title: 'Retention (days)', description: 'Compliance retention rule: objects cannot be changed or deleted for this many days (0 = no rule).', type: 'number', default: 0, minimum: 0 },
   { name: 'retention_lock_time', group: 'Archive', title: 'Lock retention rule at', description: 'RFC 3339 time, at least 14 days ahead, when the retention rule locks (irreversible: then not even an administrator can shorten it or delete objects early). Empty = never locked.', type: 'string', default: '', rm: { visible: { gt: ['${retention_days}', 0] } } },
   { name: 'kms_key_id', group: 'Archive', title: 'Customer KMS key', description: 'OCID of a Vault master key to encrypt the bucket with (empty = Oracle-managed keys).', type: 'string', default: '' },
+  { name: 'kms_key_compartment_ocid', group: 'Archive', title: 'Compartment of the KMS key', description: 'Compartment the key lives in: the policy letting Object Storage use the key is attached there. Empty = the tenancy (root compartment), which can name any key.', type: 'string', default: '', rmType: 'oci:identity:compartment:id',
+    rm: { required: false, visible: { not: [{ eq: ['${kms_key_id}', ''] }] } } },
 
   // Mirroring
   { name: 'mirrored_vnic_ids', group: 'Mirroring', title: 'Existing VNICs to mirror', description: 'OCIDs of existing VNICs in this VCN to mirror, one VTAP each (a VNIC can be the source of one VTAP only).', type: 'list(string)', default: [] },
   { name: 'vni_base', group: 'Mirroring', title: 'First VNI', description: 'VXLAN network identifier of the first VTAP; each further VTAP gets the next one, so archives split by source.', type: 'number', default: 1000, minimum: 1, maximum: 16777000 },
   { name: 'capture_filter_preset', group: 'Mirroring', title: 'Capture filter', description: 'Which traffic the VTAPs mirror: all of it, the quick start\'s HTTP demo rules (TCP port 80 either way), or custom rules (below).', type: 'string', default: 'all', enum: CAPTURE_FILTER_PRESET_NAMES },
-  { name: 'capture_filter_rules_json', group: 'Mirroring', title: 'Custom capture rules (JSON)', description: `Rules of the custom capture filter, first match wins, at most ${MAX_CAPTURE_RULES}: a JSON list of {"direction": "INGRESS"|"EGRESS", "action": "INCLUDE"|"EXCLUDE", "protocol": "6"|"17"|"1", "sourceCidr", "destinationCidr", "tcpDestinationPort", "tcpSourcePort", "udpDestinationPort", "udpSourcePort"}; only direction is required.`, type: 'string', default: '[]',
-    rm: { type: 'text', multiline: true, visible: { eq: ['${capture_filter_preset}', CUSTOM_PRESET] } },
-    validation: { condition: `\${can(length(jsondecode(var.capture_filter_rules_json))) && try(length(jsondecode(var.capture_filter_rules_json)) <= ${MAX_CAPTURE_RULES}, false)}`, errorMessage: `capture_filter_rules_json must be a JSON list of at most ${MAX_CAPTURE_RULES} rules.` } },
+  { name: 'capture_filter_rules_json', group: 'Mirroring', title: 'Custom capture rules (JSON)', description: `Rules of the custom capture filter, first match wins, 1 to ${MAX_CAPTURE_RULES} (an OCI capture filter holds 1..${MAX_CAPTURE_RULES}): a JSON list of {"direction": "INGRESS"|"EGRESS", "action": "INCLUDE"|"EXCLUDE", "protocol": "6"|"17"|"1", "sourceCidr", "destinationCidr", "tcpDestinationPort", "tcpSourcePort", "udpDestinationPort", "udpSourcePort"}; only direction is required. The default mirrors everything both ways.`, type: 'string', default: DEFAULT_CUSTOM_RULES_JSON,
+    rm: { type: 'text', multiline: true, pattern: CUSTOM_RULES_PATTERN, visible: { eq: ['${capture_filter_preset}', CUSTOM_PRESET] } },
+    validation: { condition: `\${can(length(jsondecode(var.capture_filter_rules_json))) && try(length(jsondecode(var.capture_filter_rules_json)) >= 1 && length(jsondecode(var.capture_filter_rules_json)) <= ${MAX_CAPTURE_RULES}, false)}`, errorMessage: `capture_filter_rules_json must be a JSON list of 1 to ${MAX_CAPTURE_RULES} rules (a capture filter holds 1..${MAX_CAPTURE_RULES}).` } },
   { name: 'vtap_max_packet_size', group: 'Mirroring', title: 'Max mirrored packet size', description: 'Bytes of each original packet mirrored (64-9000); longer packets are truncated.', type: 'number', default: 9000, minimum: 64, maximum: 9000 },
   { name: 'vtap_traffic_mode', group: 'Mirroring', title: 'VTAP traffic mode', description: 'PRIORITY keeps mirroring under congestion at the cost of the source\'s bandwidth; DEFAULT drops mirrored traffic first.', type: 'string', default: 'DEFAULT', enum: ['DEFAULT', 'PRIORITY'] },
-  { name: 'start_vtaps', group: 'Mirroring', title: 'Run the VTAPs', description: 'OCI refuses to create a running VTAP: leave this off for the first apply, then turn it on and apply again once the sinks are healthy (or run `vtap-archiver vtaps start`).', type: 'bool', default: false },
+  { name: 'start_vtaps', group: 'Mirroring', title: 'Create VTAPs running', description: 'Whether a VTAP mirrors from its creation. Off by default: the sinks should be healthy before traffic arrives (and a public lab saw OCI refuse a VTAP created running). After creation the running state belongs to `vtap-archiver vtaps start|stop` (or the console / `oci network vtap update --is-vtap-enabled`): Terraform ignores it, so an apply never stops mirroring.', type: 'bool', default: false },
+
+  // Alarms
+  { name: 'alarm_email', group: 'Alarms', title: 'Alarm e-mail', description: 'E-mail address subscribed to the alarm topic (OCI sends a confirmation mail first). With an e-mail or a topic, the alarms are on unless create_alarms is off.', type: 'string', default: '' },
+  { name: 'alarm_topic_id', group: 'Alarms', title: 'Existing notification topic', description: 'OCID of an existing Notifications topic to send alarms to (PagerDuty, Slack, ... subscriptions); empty = the stack creates one.', type: 'string', default: '' },
+  { name: 'create_alarms', group: 'Alarms', title: 'Create alarms', description: 'Monitoring alarms on NLB backend health, sink CPU, VNIC connection tracking and the agent\'s own figures. Only take effect when an e-mail or a topic is given.', type: 'bool', default: true },
+  { name: 'agent_metrics', group: 'Alarms', title: 'Agent publishes to OCI Monitoring', description: `Sinks post their key figures (kernel drops, packets and bytes archived per source, upload backlog, evictions, seconds since the last upload) to OCI Monitoring under the namespace ${'`vtap_archiver`'}; the policy grants 'use metrics' for that namespace only.`, type: 'bool', default: true },
+  { name: 'alarm_upload_age_minutes', group: 'Alarms', title: 'Upload age alarm (minutes)', description: 'Alarm when a sink has had no successful upload for this long.', type: 'number', default: 30, minimum: 5, maximum: 1440 },
+  { name: 'alarm_sink_cpu_percent', group: 'Alarms', title: 'Sink CPU alarm (%)', description: 'Alarm when a sink\'s CPU stays above this for 5 minutes (a saturated sink drops packets).', type: 'number', default: 85, minimum: 10, maximum: 100 },
 
   // Demo traffic
   { name: 'demo_source_count', group: 'Demo traffic', title: 'Demo sources', description: 'Instances that fetch a file from the jump host over and over so there is traffic to mirror (0 for production).', type: 'number', default: 1, minimum: 0, maximum: 10 },

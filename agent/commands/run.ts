@@ -80,6 +80,9 @@ export function registerRun(program: Command): void {
         await daemon.stop('start-up failed').catch(() => undefined);
         throw error;
       }
+      // OCI Monitoring (off unless config.monitoring.enabled): reads the same registry as /metrics.
+      const monitoring = await (await import('../daemon/monitoring.js')).startMonitoring(config, daemon.metrics.registry, logger);
       await stopped;
+      await monitoring?.stop();
     });
 }

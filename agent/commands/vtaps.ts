@@ -94,7 +94,7 @@ async function switchVtaps(flags: VtapsFlags, enabled: boolean): Promise<void> {
   if (enabled && flags.waitHealthy) await waitForHealthySinks(client, vtaps, flags.backendSet, t);
   const after = await setVtaps(client, vtaps, enabled, t);
   process.stdout.write(flags.json ? `${JSON.stringify({ vtaps: after }, null, 2)}\n` : `${vtapTable(after)}\n`);
-  if (enabled) t.log('running. Keep start_vtaps = true in the stack, or a later apply stops them again.');
+  if (enabled) t.log('running. The stack leaves the running state to this command (Terraform ignores is_vtap_enabled after creation).');
 }
 
 export function registerVtaps(program: Command): void {

@@ -18,7 +18,9 @@
  *   "capture": { "rotateMegabytes": 64, "rotateSeconds": 60, "bufferKiB": 32768, "snaplen": 9300,
  *                "user": "vtap-archiver", "offloads": true },
  *   "upload": { "maxBackoffSeconds": 60, "healthyWithinSeconds": 600, "shutdownSeconds": 30 },
- *   "pack": { "workers": 2 }             // captures packed at once (compression runs on libuv's threads)
+ *   "pack": { "workers": 2 },            // captures packed at once (compression runs on libuv's threads)
+ *   "monitoring": { "enabled": false, "compartmentId": "ocid1.compartment...", "namespace": "vtap_archiver",
+ *                   "region": <instance's>, "intervalSeconds": 60 }   // OCI Monitoring (monitoring.ts)
  * }
  * Environment: VTAP_ARCHIVER_CONFIG (file path), VTAP_ARCHIVER_STORE, VTAP_ARCHIVER_INTERFACE,
  * VTAP_ARCHIVER_SPOOL_DIR, VTAP_ARCHIVER_SINK, VTAP_ARCHIVER_HTTP_PORT.
@@ -97,7 +99,21 @@ export const configSchema = z.strictObject({
       workers: z.number().int().min(1).max(8).default(2),
     })
     .prefault({}),
+  /** OCI Monitoring: post the key figures with instance principals (agent/daemon/monitoring.ts). */
+  monitoring: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      compartmentId: z.string().min(1).optional(),
+      namespace: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,254}$/, 'letters, digits and _ , starting with a letter').default('vtap_archiver'),
+      /** Default: the instance metadata's region. */
+      region: z.string().min(1).optional(),
+      intervalSeconds: z.number().int().min(10).max(3600).default(60),
+    })
+    .prefault({}),
 }).superRefine((config, context) => {
+  if (config.monitoring.enabled && !config.monitoring.compartmentId) {
+    context.addIssue({ code: 'custom', path: ['monitoring', 'compartmentId'], message: 'is required when monitoring is enabled' });
+  }
   // Levels each codec accepts (as agent/archive/compress.ts checks them when packing).
   const range = config.compress === 'gzip' ? [1, 9] : [1, 19];
   if (config.level !== undefined && (config.level < range[0]! || config.level > range[1]!)) {

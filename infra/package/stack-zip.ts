@@ -5,16 +5,45 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { STACK_NAME, VtapArchiverStack } from '../stack.js';
 import { checkTemplateSyntax, validateTerraformJson, type ProviderSchemaFile } from '../validate/provider-schema.js';
-import { OCI_PROVIDER_SOURCE } from '../validate/provider-source.js';
+import { OCI_PROVIDER_SOURCE, PROVIDER_SCHEMA_FILES, STACK_PROVIDERS } from '../validate/provider-source.js';
 import { schemaProviderEnv, terraformAvailable, terraformValidate, validateErrors } from '../validate/terraform.js';
 import { buildKit, type Kit } from './kit.js';
 import { schemaYaml } from './schema-yaml.js';
 
 export { OCI_PROVIDER_SOURCE };
 export const TERRAFORM_FILE = 'main.tf.json';
+/** The terraform {} block as HCL: Resource Manager wants at least one `.tf` file in the folder. */
+export const VERSIONS_FILE = 'versions.tf';
 
+/** Every provider's committed schema in one `terraform providers schema -json` document. */
 export function loadProviderSchema(root: string): ProviderSchemaFile {
-  return JSON.parse(readFileSync(join(root, 'infra/oci/provider-schema.json'), 'utf8')) as ProviderSchemaFile;
+  const schemas = Object.values(PROVIDER_SCHEMA_FILES).map((file) => JSON.parse(readFileSync(join(root, file), 'utf8')) as ProviderSchemaFile);
+  return { ...schemas[0]!, provider_schemas: Object.assign({}, ...schemas.map((s) => s.provider_schemas)) };
+}
+
+interface TerraformBlock {
+  required_version?: string;
+  required_providers?: Record<string, { source: string; version: string }>;
+}
+
+/**
+ * versions.tf: the synthesized `terraform {}` block (required version, pinned providers) written as
+ * HCL. main.tf.json then carries no terraform block of its own: a module may declare
+ * required_providers only once.
+ */
+export function versionsTf(block: TerraformBlock): string {
+  const providers = Object.entries(block.required_providers ?? {})
+    .map(([name, p]) => `    ${name} = {\n      source  = ${JSON.stringify(p.source)}\n      version = ${JSON.stringify(p.version)}\n    }`);
+  return [
+    '# The terraform block of the vtap-archiver stack (main.tf.json holds the rest).',
+    'terraform {',
+    ...(block.required_version ? [`  required_version = ${JSON.stringify(block.required_version)}`] : []),
+    '  required_providers {',
+    ...providers,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
 }
 
 /** Synthesizes the stack into `outdir` (cdktf layout: stacks/<name>/cdk.tf.json + assets/). */
@@ -28,7 +57,7 @@ export function synthStack(root: string, outdir: string, kit: Pick<Kit, 'file' |
 /** Fails with every schema problem listed: the zip must never carry a configuration terraform would reject. */
 export async function assertValid(config: unknown, root: string): Promise<void> {
   const problems = [
-    ...validateTerraformJson(config, loadProviderSchema(root), { providers: { oci: OCI_PROVIDER_SOURCE } }),
+    ...validateTerraformJson(config, loadProviderSchema(root), { providers: STACK_PROVIDERS }),
     ...(await checkTemplateSyntax(config)),
   ];
   if (problems.length > 0) throw new Error(`synthesized Terraform does not fit the provider schema:\n  ${problems.join('\n  ')}`);
@@ -51,7 +80,7 @@ export interface PackageResult {
 
 /**
  * dist/vtap-archiver-stack.zip for Resource Manager (and plain `terraform init && terraform apply`):
- * main.tf.json, the assets it references (cloud-init files, the node kit with the agent bundle),
+ * main.tf.json with versions.tf (its terraform {} block), the assets it references (cloud-init files, the node kit with the agent bundle),
  * schema.yaml, and cloud-init/ and the agent bundle at the top for people who read the zip.
  */
 export async function packageStack(root: string, zipFile = join(root, 'dist/vtap-archiver-stack.zip')): Promise<PackageResult> {
@@ -63,7 +92,10 @@ export async function packageStack(root: string, zipFile = join(root, 'dist/vtap
     await assertValid(config, root);
     // cdktf pins a local state file under this checkout; Resource Manager keeps state itself, and a
     // user running terraform in the unzipped folder gets the default local state there.
-    if (config.terraform) delete config.terraform.backend;
+    const { backend: _backend, ...terraformBlock } = (config.terraform ?? {}) as TerraformBlock & { backend?: unknown };
+    const unknownKeys = Object.keys(terraformBlock).filter((key) => key !== 'required_version' && key !== 'required_providers');
+    if (unknownKeys.length > 0) throw new Error(`terraform block has keys versions.tf does not carry: ${unknownKeys.join(', ')}`);
+    delete config.terraform;
 
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
     const files: Zippable = {};
@@ -71,6 +103,7 @@ export async function packageStack(root: string, zipFile = join(root, 'dist/vtap
       files[name] = [data, { mtime: new Date('2000-01-01T00:00:00Z') }];
     };
     add(TERRAFORM_FILE, Buffer.from(`${JSON.stringify(config, null, 2)}\n`));
+    add(VERSIONS_FILE, Buffer.from(versionsTf(terraformBlock)));
     add('schema.yaml', Buffer.from(schemaYaml(version)));
     for (const file of listFiles(join(stackDir, 'assets'))) add(relative(stackDir, file), readFileSync(file));
     for (const file of listFiles(join(root, 'cloud-init'))) add(`cloud-init/${relative(join(root, 'cloud-init'), file)}`, readFileSync(file));

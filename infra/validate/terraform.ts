@@ -1,27 +1,35 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OCI_PROVIDER_SOURCE } from './provider-source.js';
+import { PROVIDER_SCHEMA_FILES } from './provider-source.js';
 
 /**
- * Runs the real Terraform CLI offline against a synthesized stack: the oracle/oci provider, which
- * only the registry has, is replaced through CLI dev_overrides by schema-provider/server.mjs, a
- * provider that serves the committed schema and accepts everything. Terraform then does its own
+ * Runs the real Terraform CLI offline against a synthesized stack: the providers (oracle/oci,
+ * hashicorp/time), which only the registry has, are replaced through CLI dev_overrides by
+ * schema-provider/server.mjs, a provider that serves a committed schema and accepts everything. Terraform then does its own
  * validation (names, types, required arguments, references) and can even plan.
  */
 export function terraformAvailable(): boolean {
   return spawnSync('terraform', ['version'], { env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' }, stdio: 'ignore' }).status === 0;
 }
 
-/** Writes the provider wrapper and CLI config under `work`; returns the environment to run terraform with. */
+/**
+ * Writes one schema-only provider wrapper per provider the stack uses (oracle/oci, hashicorp/time)
+ * and a CLI config that overrides both; returns the environment to run terraform with.
+ */
 export function schemaProviderEnv(root: string, work: string): NodeJS.ProcessEnv {
   const plugins = join(work, 'plugins');
   mkdirSync(plugins, { recursive: true });
-  const provider = join(plugins, 'terraform-provider-oci');
-  writeFileSync(provider, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'infra/validate/schema-provider/server.mjs')}" "${join(root, 'infra/oci/provider-schema.json')}" "${OCI_PROVIDER_SOURCE}"\n`);
-  chmodSync(provider, 0o755);
+  const overrides: string[] = [];
+  for (const [source, schemaFile] of Object.entries(PROVIDER_SCHEMA_FILES)) {
+    const type = source.split('/').pop()!;
+    const provider = join(plugins, `terraform-provider-${type}`);
+    writeFileSync(provider, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'infra/validate/schema-provider/server.mjs')}" "${join(root, schemaFile)}" "${source}"\n`);
+    chmodSync(provider, 0o755);
+    overrides.push(`    "${source}" = "${plugins}"`);
+  }
   const cliConfig = join(work, 'terraformrc');
-  writeFileSync(cliConfig, `provider_installation {\n  dev_overrides {\n    "${OCI_PROVIDER_SOURCE}" = "${plugins}"\n  }\n  direct {}\n}\n`);
+  writeFileSync(cliConfig, `provider_installation {\n  dev_overrides {\n${overrides.join('\n')}\n  }\n  direct {}\n}\n`);
   return { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
 }
 

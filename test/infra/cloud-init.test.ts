@@ -1,5 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -68,6 +69,104 @@ describe('shell scripts', () => {
     expect(result.status).toBe(2);
     expect(result.output).toContain("unknown role 'printer'");
   });
+});
+
+/** Runs bash with bootstrap.sh sourced (functions only) and fake commands first on PATH. */
+function withBootstrap(script: string, fakes: Record<string, string>, env: Record<string, string> = {}): { status: number | null; output: string } {
+  const bin = mkdtempSync(join(work, 'bin-'));
+  for (const [name, body] of Object.entries(fakes)) {
+    writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  }
+  const result = spawnSync('bash', ['-c', `source "${join(dir, 'bootstrap.sh')}"; ${script}`], {
+    encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, DNF_RETRY_SECONDS: '0', STATE: bin, ...env },
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+const fakeNode = (version: string) => `echo ${version}`;
+
+describe('bootstrap.sh on the sink: Node.js', () => {
+  for (const [version, ok] of [['22.14.0', false], ['22.15.0', true], ['22.9.1', false], ['23.1.0', true], ['20.18.3', false], ['24.0.0', true]] as const) {
+    it(`${ok ? 'accepts' : 'refuses'} Node.js ${version} (the agent needs >= 22.15)`, () => {
+      expect(withBootstrap('node_version_ok', { node: fakeNode(version) }).status).toBe(ok ? 0 : 1);
+    });
+  }
+
+  it('fails loudly in the boot log when the installed Node.js is too old', () => {
+    const result = withBootstrap('role=sink; require_node; echo not reached', { node: fakeNode('22.11.0') });
+    expect(result.status).toBe(1);
+    expect(result.output).toContain('vtap-archiver-bootstrap[sink]: FATAL: the agent needs Node.js >= 22.15 (zstd in node:zlib); found: 22.11.0.');
+    expect(result.output).not.toContain('not reached');
+  });
+
+  it('retries the dnf module commands like the installs, then checks the version it got', () => {
+    // dnf fails its first `module reset` (first-boot race); `install nodejs` makes node 22.16.0 appear.
+    const dnf = [
+      'echo "$*" >> "$STATE/dnf.log"',
+      'if [[ "$*" == *"module reset"* && ! -e "$STATE/reset-failed" ]]; then touch "$STATE/reset-failed"; exit 1; fi',
+      'if [[ "$*" == *"install nodejs"* ]]; then echo 22.16.0 > "$STATE/node-version"; fi',
+    ].join('\n');
+    const node = 'cat "$STATE/node-version" 2>/dev/null || echo 20.18.0';
+    const result = withBootstrap('role=sink; install_node22 && echo installed; cat "$STATE/dnf.log"', { dnf, node });
+    expect(result.status).toBe(0);
+    expect(result.output).toContain('dnf module reset nodejs failed (attempt 1), retrying');
+    expect(result.output.split('\n').filter((line) => line.startsWith('-y -q '))).toEqual([
+      '-y -q module reset nodejs', '-y -q module reset nodejs', '-y -q module enable nodejs:22', '-y -q install nodejs',
+    ]);
+    expect(result.output).toContain('installed');
+  });
+
+  it('stops the sink set-up when the module stream gives an older Node.js', () => {
+    const result = withBootstrap('role=sink; install_node22; echo not reached', { dnf: 'exit 0', node: fakeNode('22.12.0') });
+    expect(result.status).toBe(1);
+    expect(result.output).toContain('FATAL: the agent needs Node.js >= 22.15');
+    expect(result.output).not.toContain('not reached');
+  });
+});
+
+describe('bootstrap.sh on the file server', () => {
+  const unit = () => {
+    const script = readFileSync(join(dir, 'bootstrap.sh'), 'utf8');
+    return script.match(/cat > \/etc\/systemd\/system\/vtap-archiver-file-server\.service <<'EOF'\n([\s\S]*?)\nEOF\n/)![1]!;
+  };
+
+  it('serves from a working directory with only options Python 3.6\'s http.server knows (no --directory)', () => {
+    const body = unit();
+    expect(body).toMatch(/^WorkingDirectory=\/srv\/vtap-archiver-demo$/m);
+    const exec = body.match(/^ExecStart=(.*)$/m)![1]!.split(/\s+/);
+    expect(exec.slice(0, 3)).toEqual(['/usr/bin/python3', '-m', 'http.server']);
+    // Python 3.6: `http.server [--cgi] [--bind ADDRESS] [port]`; --directory came in 3.7.
+    const args = exec.slice(3);
+    for (let i = 0; i < args.length; i += 1) {
+      if (args[i] === '--bind') i += 1;
+      else expect(args[i], `argument ${args[i]}`).toMatch(/^(\d+|--cgi)$/);
+    }
+  });
+
+  it('the unit\'s command serves the demo file from its working directory', async () => {
+    const root = mkdtempSync(join(work, 'srv-'));
+    mkdirSync(join(root, 'demo'), { recursive: true });
+    writeFileSync(join(root, 'demo', 'demo.bin'), 'mirrored bytes');
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as { port: number };
+        probe.close(() => resolve(free));
+      });
+    });
+    const exec = unit().match(/^ExecStart=(.*)$/m)![1]!.split(/\s+/);
+    const args = [...exec.slice(1).map((a) => (a === '80' ? String(port) : a)), '--bind', '127.0.0.1'];
+    const server = spawn('python3', args, { cwd: join(root, 'demo'), stdio: 'ignore' });
+    try {
+      let body = '';
+      for (let attempt = 0; attempt < 50 && body === ''; attempt += 1) {
+        body = await fetch(`http://127.0.0.1:${port}/demo.bin`).then((r) => r.text(), () => '');
+        if (body === '') await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(body).toBe('mirrored bytes');
+    } finally {
+      server.kill();
+    }
+  }, 20_000);
 });
 
 describe('systemd units', () => {

@@ -33,15 +33,24 @@ describe('the Resource Manager stack zip', () => {
 
   it('passes `unzip -t` and holds the Terraform, schema.yaml, cloud-init and the agent', () => {
     expect(execFileSync('unzip', ['-tq', zipFile]).toString()).toMatch(/No errors detected/);
-    for (const name of ['main.tf.json', 'schema.yaml', 'cloud-init/sink.yaml', 'cloud-init/source.yaml', 'cloud-init/file-server.yaml',
+    for (const name of ['main.tf.json', 'versions.tf', 'schema.yaml', 'cloud-init/sink.yaml', 'cloud-init/source.yaml', 'cloud-init/file-server.yaml',
       'cloud-init/bootstrap.sh', 'cloud-init/vtap-archiver.service', 'agent/vtap-archiver.mjs']) {
       expect(files[name], name).toBeDefined();
     }
   });
 
-  it('has no backend block (Resource Manager keeps the state) and pins the provider', () => {
-    expect(terraform.terraform.backend).toBeUndefined();
-    expect(terraform.terraform.required_providers.oci.version).toBe('8.28.0');
+  it('ships versions.tf with the terraform block (Resource Manager wants a .tf file), pinning both providers', () => {
+    const versions = text('versions.tf');
+    expect(versions).toMatch(/^terraform \{$/m);
+    expect(versions).toContain('required_version = ">= 1.5.0"');
+    expect(versions).toMatch(/oci = \{\n\s+source\s+= "registry\.terraform\.io\/oracle\/oci"\n\s+version = "8\.28\.0"/);
+    expect(versions).toMatch(/time = \{\n\s+source\s+= "registry\.terraform\.io\/hashicorp\/time"\n\s+version = "0\.13\.1"/);
+    expect(versions).not.toContain('backend');
+  });
+
+  it('has no terraform block in main.tf.json: no backend (Resource Manager keeps the state), no second required_providers', () => {
+    // A module may declare required_providers once; terraform-validate.test.ts shows the refusal.
+    expect(terraform.terraform).toBeUndefined();
   });
 
   it('contains every file the Terraform references by path', () => {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OCI_PROVIDER_SOURCE } from '../../infra/package/stack-zip.js';
+import { loadProviderSchema } from '../../infra/package/stack-zip.js';
+import { STACK_PROVIDERS } from '../../infra/validate/provider-source.js';
 import {
   checkTemplateSyntax,
   validateTerraformJson,
@@ -9,8 +10,9 @@ import {
 } from '../../infra/validate/provider-schema.js';
 import { ROOT, synthesize, type TerraformJson } from './helpers.js';
 
-const schema = JSON.parse(readFileSync(join(ROOT, 'infra/oci/provider-schema.json'), 'utf8')) as ProviderSchemaFile;
-const validate = (config: unknown): string[] => validateTerraformJson(config, schema, { providers: { oci: OCI_PROVIDER_SOURCE } });
+// Both committed schemas: oracle/oci and the hand-written hashicorp/time (time_sleep).
+const schema: ProviderSchemaFile = loadProviderSchema(ROOT);
+const validate = (config: unknown): string[] => validateTerraformJson(config, schema, { providers: STACK_PROVIDERS });
 
 let config: TerraformJson;
 beforeAll(async () => {
@@ -50,6 +52,18 @@ describe('the synthesized stack against the oracle/oci 8.28.0 schema', () => {
 });
 
 describe('the validator', () => {
+  it('checks time_sleep against the hand-written hashicorp/time schema, and requires that provider pinned', () => {
+    const broken = copy();
+    const sleep = firstOf(broken, 'time_sleep');
+    sleep.create_durration = sleep.create_duration;
+    delete sleep.create_duration;
+    broken.terraform.required_providers.time.version = '~> 0.13';
+    expect(validate(broken)).toEqual([
+      expect.stringMatching(/^resource\.time_sleep\.iam_[\w-]+\.create_durration: unknown attribute or block \(did you mean create_duration\?\)$/),
+      'terraform.required_providers.time.version: must pin an exact version, got "~> 0.13"',
+    ]);
+  });
+
   it('catches a misspelled attribute and suggests the right one', () => {
     const broken = copy();
     const vcn = firstOf(broken, 'oci_core_vcn');

@@ -94,6 +94,15 @@ describe('schema.yaml for Resource Manager', () => {
     expect(schema.variables.capture_filter_rules_json).toMatchObject({ type: 'text', multiline: true, visible: { eq: ['${capture_filter_preset}', 'custom'] } });
   });
 
+  it('refuses an empty custom capture filter in the form (a filter holds 1..10 rules)', () => {
+    const field = schema.variables.capture_filter_rules_json;
+    const pattern = new RegExp(field.pattern);
+    expect(pattern.test(field.default)).toBe(true);
+    expect(pattern.test('[{"direction": "INGRESS", "protocol": "17", "udpDestinationPort": 53}]')).toBe(true);
+    expect(pattern.test(' [\n  {"direction": "EGRESS"}\n]\n')).toBe(true);
+    for (const bad of ['[]', '[ ]', '', 'not json', '{"direction": "INGRESS"}']) expect(pattern.test(bad), bad).toBe(false);
+  });
+
   it('groups every variable exactly once and names only outputs the stack has', () => {
     const grouped = schema.variableGroups.flatMap((g: any) => g.variables);
     expect(new Set(grouped).size).toBe(grouped.length);

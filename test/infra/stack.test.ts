@@ -3,7 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../agent/daemon/config.js';
 import { agentConfig, AGENT_HTTP_PORT } from '../../infra/agent-config.js';
 import { CAPTURE_FILTER_PRESETS } from '../../infra/capture-filters.js';
+import { alarmSpecs } from '../../infra/alarms.js';
+import { AGENT_METRICS_NAMESPACE, POLICY_PROPAGATION, TAG_PROPAGATION } from '../../infra/iam.js';
 import { OCI_PROVIDER_VERSION } from '../../infra/stack.js';
+import { TIME_PROVIDER_VERSION } from '../../infra/time.js';
+import { OCI_METRIC_NAMES } from '../../agent/daemon/monitoring.js';
 import { VARIABLES } from '../../infra/variables.js';
 import { byPath, only, synthesize, type Synthesized } from './helpers.js';
 
@@ -24,8 +28,36 @@ describe('provider', () => {
     const home = synth.config.provider.oci!.find((p) => p.alias === 'home');
     expect(home?.region).toMatch(/^\$\{data\.oci_identity_regions\..*\.regions\[0\]\.name\}$/);
     for (const type of ['oci_identity_dynamic_group', 'oci_identity_policy', 'oci_identity_tag_namespace', 'oci_identity_tag']) {
-      expect(only(synth.config, type).provider, type).toBe('oci.home');
+      for (const resource of Object.values(synth.config.resource[type]!)) expect(resource.provider, type).toBe('oci.home');
     }
+  });
+
+  it('pins hashicorp/time (time_sleep) beside oracle/oci', () => {
+    expect(synth.config.terraform.required_providers.time).toEqual({ source: 'registry.terraform.io/hashicorp/time', version: TIME_PROVIDER_VERSION });
+  });
+});
+
+describe('propagation waits', () => {
+  const sleeps = () => byPath(synth.config, 'time_sleep');
+  const address = (path: string) => `time_sleep.${Object.keys(synth.config.resource.time_sleep!).find((id) => id.startsWith(`${path}_`))}`;
+
+  it('waits after the tag namespace and the tag, and the tag\'s users depend on the wait', () => {
+    const tag = sleeps().get('iam_tag-propagation');
+    expect(tag.create_duration).toBe(TAG_PROPAGATION);
+    expect(tag.depends_on).toEqual([expect.stringMatching(/^oci_identity_tag_namespace\./), expect.stringMatching(/^oci_identity_tag\./)]);
+    expect(only(synth.config, 'oci_core_instance_configuration').depends_on).toContain(address('iam_tag-propagation'));
+    expect(only(synth.config, 'oci_identity_dynamic_group').depends_on).toContain(address('iam_tag-propagation'));
+  });
+
+  it('waits after the policies; lifecycle rules and sinks wait for the sinks\' policy, the bucket for the key grant', () => {
+    const policy = sleeps().get('iam_policy-propagation');
+    expect(policy.create_duration).toBe(POLICY_PROPAGATION);
+    expect(policy.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^oci_identity_policy\.iam_policy_/)]));
+    expect(only(synth.config, 'oci_objectstorage_object_lifecycle_policy').depends_on).toEqual([address('iam_policy-propagation')]);
+    expect(only(synth.config, 'oci_core_instance_configuration').depends_on).toContain(address('iam_policy-propagation'));
+    const kms = sleeps().get('iam_kms-policy-propagation');
+    expect(kms).toMatchObject({ count: '${var.kms_key_id == "" ? 0 : 1}', depends_on: [expect.stringMatching(/^oci_identity_policy\.iam_kms-policy_/)] });
+    expect(byPath(synth.config, 'oci_objectstorage_bucket').get('storage_bucket').depends_on).toEqual([address('iam_kms-policy-propagation')]);
   });
 });
 
@@ -35,12 +67,24 @@ describe('network security groups', () => {
     for (const path of ['security_nlb-encap-in', 'security_sinks-encap-in']) {
       const rule = rules.get(path);
       expect(rule, path).toMatchObject({
-        direction: 'INGRESS', protocol: UDP, source: '${var.vcn_cidr}', source_type: 'CIDR_BLOCK',
+        direction: 'INGRESS', protocol: UDP, stateless: true, source: '${var.vcn_cidr}', source_type: 'CIDR_BLOCK',
         for_each: '${toset(local.encapsulation_port_strings)}',
         udp_options: { destination_port_range: { min: '${each.value}', max: '${each.value}' } },
       });
     }
     expect(synth.config.locals.encapsulation_port_strings).toBe('${[for port in var.encapsulation_ports : tostring(port)]}');
+  });
+
+  it('keeps the encapsulation ports out of connection tracking: stateless in, and stateless out of the NLB', () => {
+    const rules = byPath(synth.config, 'oci_core_network_security_group_security_rule');
+    expect(rules.get('security_nlb-encap-out')).toMatchObject({
+      direction: 'EGRESS', protocol: UDP, stateless: true, destination: '${var.vcn_cidr}', destination_type: 'CIDR_BLOCK',
+      network_security_group_id: expect.stringMatching(/security_nlb_/),
+      udp_options: { destination_port_range: { min: '${each.value}', max: '${each.value}' } },
+    });
+    // Everything else (SSH, the health check) stays stateful: it needs its replies.
+    const stateless = [...rules].filter(([, r]) => r.stateless).map(([path]) => path).sort();
+    expect(stateless).toEqual(['security_nlb-encap-in', 'security_nlb-encap-out', 'security_sinks-encap-in']);
   });
 
   it('admits the agent health port on the sinks only from the NLB (and the jump host)', () => {
@@ -108,11 +152,16 @@ describe('network load balancer', () => {
     expect(set.is_preserve_source).toBe(true);
     expect(set.policy).toBe('${var.nlb_hashing_policy}');
   });
+
+  it('fails a sink\'s flows over at once and keeps the UDP idle timeout explicit', () => {
+    expect(only(synth.config, 'oci_network_load_balancer_backend_set').is_instant_failover_enabled).toBe(true);
+    expect(only(synth.config, 'oci_network_load_balancer_listener').udp_idle_timeout).toBe(120);
+  });
 });
 
 describe('sinks', () => {
   it('attach their pool to the NLB backend set on the VXLAN port', () => {
-    const pool = only(synth.config, 'oci_core_instance_pool');
+    const pool = byPath(synth.config, 'oci_core_instance_pool').get('sinks_pool');
     expect(pool.load_balancers).toEqual([{
       load_balancer_id: expect.stringMatching(/^\$\{oci_network_load_balancer_network_load_balancer\..*\.id\}$/),
       backend_set_name: expect.stringMatching(/^\$\{oci_network_load_balancer_backend_set\..*\.name\}$/),
@@ -122,6 +171,26 @@ describe('sinks', () => {
     expect(pool.size).toBe('${var.sink_count}');
     // $${...} keeps OCI's own placeholder away from Terraform.
     expect(pool.instance_hostname_formatter).toBe('sink-$${launchCount}');
+  });
+
+  it('spread the pool over every availability domain, one placement configuration each', () => {
+    for (const pool of byPath(synth.config, 'oci_core_instance_pool').values()) {
+      expect(pool.placement_configurations).toBeUndefined();
+      expect(pool.dynamic.placement_configurations).toEqual({
+        for_each: expect.stringMatching(/^\$\{data\.oci_identity_availability_domains\.[^.]+\.availability_domains\[\*\]\.name\}$/),
+        content: { availability_domain: '${placement_configurations.value}', primary_vnic_subnets: { subnet_id: expect.stringMatching(/oci_core_subnet\..*sinks.*\.id/) } },
+      });
+    }
+  });
+
+  it('leave the pool size to the autoscaler when autoscaling is on (one pool or the other exists)', () => {
+    const pools = byPath(synth.config, 'oci_core_instance_pool');
+    expect(pools.get('sinks_pool')).toMatchObject({ count: '${var.sink_autoscaling ? 0 : 1}', size: '${var.sink_count}' });
+    expect(pools.get('sinks_pool').lifecycle?.ignore_changes ?? []).not.toContain('size');
+    expect(pools.get('sinks_autoscaled-pool')).toMatchObject({ count: '${var.sink_autoscaling ? 1 : 0}', lifecycle: { ignore_changes: ['size'] } });
+    const autoscaling = only(synth.config, 'oci_autoscaling_auto_scaling_configuration');
+    expect(autoscaling.auto_scaling_resources.id).toMatch(/^\$\{oci_core_instance_pool\.sinks_autoscaled-pool_[0-9A-F]+\[0\]\.id\}$/);
+    expect(synth.config.output.sink_pool_id.value).toMatch(/^\$\{one\(concat\(oci_core_instance_pool\.sinks_pool_[0-9A-F]+\[\*\]\.id, oci_core_instance_pool\.sinks_autoscaled-pool_[0-9A-F]+\[\*\]\.id\)\)\}$/);
   });
 
   it('get no public IP, IMDSv2 only, the sink role tag and the agent config in metadata', () => {
@@ -160,11 +229,18 @@ describe('agent config', () => {
     const rendered = agentConfig({
       namespace: 'ns', bucket: 'captures', region: 'eu-frankfurt-1', prefix: 'captures/', decap: 'vxlan',
       compress: 'zstd', vxlanPorts: [4789], spoolQuotaMegabytes: 40000,
+      monitoring: { enabled: true, compartmentId: 'ocid1.compartment.oc1..c', namespace: AGENT_METRICS_NAMESPACE, region: 'eu-frankfurt-1' },
     });
     const parsed = configSchema.parse(rendered);
     expect(parsed.store).toBe('oci://ns/captures?region=eu-frankfurt-1&auth=instance-principal');
     expect(parsed.http.port).toBe(AGENT_HTTP_PORT);
     expect(parsed.spool.dir).toBe('/var/lib/vtap-archiver');
+    expect(parsed.monitoring).toMatchObject({ enabled: true, namespace: 'vtap_archiver' });
+  });
+
+  it('turns the agent\'s Monitoring publishing on with agent_metrics, in the stack compartment', () => {
+    const config = only(synth.config, 'oci_core_instance_configuration').instance_details.launch_details.metadata.vtap_archiver_config as string;
+    expect(config).toContain('"monitoring" = {"enabled" = var.agent_metrics, "compartmentId" = var.compartment_ocid, "namespace" = "vtap_archiver", "region" = var.region}');
   });
 
   it('offers only decapsulation and compression values the agent accepts', () => {
@@ -187,6 +263,7 @@ describe('mirroring', () => {
       encapsulation_protocol: 'VXLAN',
       vxlan_network_identifier: '${tostring(each.value.vni)}',
       is_vtap_enabled: '${var.start_vtaps}',
+      lifecycle: { ignore_changes: ['is_vtap_enabled'] },
       max_packet_size: '${var.vtap_max_packet_size}',
       traffic_mode: '${var.vtap_traffic_mode}',
     });
@@ -229,6 +306,9 @@ describe('mirroring', () => {
       content: { min: '${destination_port_range.value}', max: '${destination_port_range.value}' },
     });
     expect(synth.config.variable.capture_filter_rules_json.validation[0].condition).toContain('<= 10');
+    expect(synth.config.variable.capture_filter_rules_json.validation[0].condition).toContain('>= 1');
+    expect(custom.lifecycle.precondition[0].condition).toBe('${length(jsondecode(var.capture_filter_rules_json)) >= 1 && length(jsondecode(var.capture_filter_rules_json)) <= 10}');
+    expect(JSON.parse(String(VARIABLES.find((v) => v.name === 'capture_filter_rules_json')!.default)).length).toBeGreaterThanOrEqual(1);
     // The one VTAP filter id picks whichever filter exists.
     expect(only(synth.config, 'oci_core_vtap').capture_filter_id).toMatch(/^\$\{one\(concat\((oci_core_capture_filter\.[\w-]+\[\*\]\.id(, )?){3}\)\)\}$/);
   });
@@ -288,17 +368,69 @@ describe('IAM', () => {
   });
 
   it('lets sinks create and inspect objects in this bucket only; overwrite only for multipart calls; no read or delete', () => {
-    const statements = only(synth.config, 'oci_identity_policy').statements as string;
-    const sinkStatements = [...statements.matchAll(/"(Allow dynamic-group [^"]*)"/g)].map((m) => m[1]!);
+    const statements = byPath(synth.config, 'oci_identity_policy').get('iam_policy').statements as string;
+    const sinkStatements = [...statements.matchAll(/"(Allow dynamic-group [^"]*)"/g)].map((m) => m[1]!).filter((st) => !st.includes(' to use metrics '));
     expect(sinkStatements).toHaveLength(2);
     for (const statement of sinkStatements) {
-      expect(statement).toMatch(/^Allow dynamic-group \$\{oci_identity_dynamic_group\..*\.name\} to manage objects in compartment id \$\{var\.compartment_ocid\} where all \{target\.bucket\.name = '\$\{oci_objectstorage_bucket\.[^}]*\.name\}', /);
+      // By the variable: the policy must not wait for the bucket, which (with a key) waits for IAM.
+      expect(statement).toMatch(/^Allow dynamic-group \$\{oci_identity_dynamic_group\..*\.name\} to manage objects in compartment id \$\{var\.compartment_ocid\} where all \{target\.bucket\.name = '\$\{var\.bucket_name\}', /);
       expect(statement).not.toMatch(/OBJECT_(READ|DELETE|VERSION_DELETE)|object-family|buckets/);
     }
     expect(sinkStatements[0]).toMatch(/, any \{request\.permission = 'OBJECT_CREATE', request\.permission = 'OBJECT_INSPECT'\}\}$/);
     expect(sinkStatements[1]).toMatch(/, request\.permission = 'OBJECT_OVERWRITE', any \{request\.operation = 'CreateMultipartUpload', request\.operation = 'UploadPart', request\.operation = 'CommitMultipartUpload'\}\}$/);
     expect(statements).toContain('Allow service objectstorage-${var.region} to manage object-family');
-    expect(statements).toContain('var.kms_key_id == "" ? [] :');
+    expect(statements).not.toContain('keys');
+    expect(statements).not.toContain('oci_objectstorage_bucket');
+  });
+
+  it('lets sinks post metrics only in the agent\'s namespace, and only with agent_metrics', () => {
+    const statements = byPath(synth.config, 'oci_identity_policy').get('iam_policy').statements as string;
+    expect(statements).toMatch(/var\.agent_metrics \? \["Allow dynamic-group \$\{oci_identity_dynamic_group\.[^}]+\.name\} to use metrics in compartment id \$\{var\.compartment_ocid\} where target\.metrics\.namespace = 'vtap_archiver'"\] : \[\]/);
+  });
+
+  it('grants the customer key in its own policy, attached where the key lives', () => {
+    const kms = byPath(synth.config, 'oci_identity_policy').get('iam_kms-policy');
+    expect(kms.count).toBe('${var.kms_key_id == "" ? 0 : 1}');
+    expect(kms.provider).toBe('oci.home');
+    expect(kms.compartment_id).toBe('${var.kms_key_compartment_ocid == "" ? var.tenancy_ocid : var.kms_key_compartment_ocid}');
+    expect(kms.statements).toEqual(["Allow service objectstorage-${var.region} to use keys in ${var.kms_key_compartment_ocid == \"\" ? \"tenancy\" : \"compartment id ${var.kms_key_compartment_ocid}\"} where target.key.id = '${var.kms_key_id}'"]);
+  });
+});
+
+describe('alarms', () => {
+  const alarms = () => byPath(synth.config, 'oci_monitoring_alarm');
+
+  it('are on when an e-mail or a topic is given (unless create_alarms is off), with a topic and an e-mail subscription', () => {
+    expect(synth.config.locals.alarms_on).toBe('${var.create_alarms && (var.alarm_email != "" || var.alarm_topic_id != "")}');
+    expect(only(synth.config, 'oci_ons_notification_topic').count).toBe('${local.alarms_on && var.alarm_topic_id == "" ? 1 : 0}');
+    expect(only(synth.config, 'oci_ons_subscription')).toMatchObject({
+      count: '${local.alarms_on && var.alarm_email != "" ? 1 : 0}', protocol: 'EMAIL', endpoint: '${var.alarm_email}',
+    });
+    expect(VARIABLES.find((v) => v.name === 'create_alarms')!.default).toBe(true);
+    expect(VARIABLES.find((v) => v.name === 'alarm_email')!.default).toBe('');
+  });
+
+  it('watch NLB backend health (any, all), sink CPU, connection tracking and, with agent_metrics, the agent', () => {
+    const byKey = alarms();
+    expect([...byKey.keys()].sort()).toEqual(['alarms_conntrack', 'alarms_evictions', 'alarms_kernel-drops', 'alarms_no-healthy-sink', 'alarms_sink-cpu', 'alarms_sink-unhealthy', 'alarms_upload-age']);
+    expect(byKey.get('alarms_sink-unhealthy')).toMatchObject({ namespace: 'oci_nlb', query: expect.stringMatching(/^UnhealthyBackendsPerNlb\[1m\]\{resourceId = "\$\{oci_network_load_balancer_network_load_balancer\.[^}]+\.id\}"\}\.max\(\) > 0$/) });
+    expect(byKey.get('alarms_no-healthy-sink')).toMatchObject({ namespace: 'oci_nlb', severity: 'CRITICAL', query: expect.stringMatching(/^HealthyBackendsPerNlb\[1m\].*\.max\(\) < 1$/) });
+    expect(byKey.get('alarms_sink-cpu').query).toMatch(/^CpuUtilization\[1m\]\{instancePoolId = "\$\{one\(concat\(.*\)\)\}"\}\.max\(\) > \$\{var\.alarm_sink_cpu_percent\}$/);
+    expect(byKey.get('alarms_conntrack')).toMatchObject({ namespace: 'oci_vcn', query: 'VnicConntrackUtilPercent[1m].max() > 80' });
+    expect(byKey.get('alarms_upload-age').query).toBe('SecondsSinceLastUpload[1m].max() > ${var.alarm_upload_age_minutes * 60}');
+    for (const [key, alarm] of byKey) {
+      const agent = alarm.namespace === AGENT_METRICS_NAMESPACE;
+      expect(alarm.count, key).toBe(agent ? '${local.alarms_on && var.agent_metrics ? 1 : 0}' : '${local.alarms_on ? 1 : 0}');
+      expect(alarm.destinations, key).toEqual([expect.stringMatching(/^\$\{var\.alarm_topic_id != "" \? var\.alarm_topic_id : one\(oci_ons_notification_topic\./)]);
+      expect(alarm.metric_compartment_id, key).toBe('${var.compartment_ocid}');
+    }
+  });
+
+  it('on the agent\'s figures name only metrics the agent publishes', () => {
+    const published = new Set<string>(Object.values(OCI_METRIC_NAMES));
+    const agentAlarms = alarmSpecs('nlb', 'pool', '1800', '85').filter((spec) => spec.origin === 'agent');
+    expect(agentAlarms.map((spec) => spec.key).sort()).toEqual(['evictions', 'kernel-drops', 'upload-age']);
+    for (const spec of agentAlarms) expect(published, spec.query).toContain(spec.query.match(/^(\w+)\[/)![1]);
   });
 });
 
@@ -308,6 +440,9 @@ describe('outputs', () => {
     const next = synth.config.output.next_commands.value as string;
     expect(next).toContain('vtap-archiver vtaps start --region ${var.region} --compartment ${var.compartment_ocid} --deployment ${var.name_prefix}');
     expect(next).toContain('journalctl -u vtap-archiver -f');
+    // start_vtaps only applies at creation (Terraform ignores is_vtap_enabled), so no "apply again".
+    expect(next).not.toContain('apply again');
+    expect(next).toContain('oci network vtap update --vtap-id <vtap-ocid> --is-vtap-enabled true --region ${var.region}');
     expect(next).toContain('oci os object list');
   });
 

@@ -91,7 +91,9 @@ describe.runIf(available)('Terraform expressions of the stack, evaluated by terr
       [{ name_prefix: 'Bad_Prefix' }, 'name_prefix: 2-31 lower-case letters'],
       [{ source_mtu: 9000 }, 'source_mtu must be 576..8950'],
       [{ capture_filter_rules_json: 'not json' }, 'capture_filter_rules_json must be a JSON list'],
-      [{ capture_filter_rules_json: JSON.stringify(Array.from({ length: 11 }, () => ({ direction: 'INGRESS' }))) }, 'at most 10 rules'],
+      [{ capture_filter_rules_json: JSON.stringify(Array.from({ length: 11 }, () => ({ direction: 'INGRESS' }))) }, 'must be a JSON list of 1 to 10 rules'],
+      // A capture filter holds at least one rule: an empty list would make one OCI refuses.
+      [{ capture_filter_rules_json: '[]' }, 'must be a JSON list of 1 to 10 rules'],
     ];
     for (const [vars, message] of cases) {
       const result = plan(vars);
@@ -150,19 +152,34 @@ describe.runIf(available)('Terraform expressions of the stack, evaluated by terr
     expect(evaluate(['local.retention', 'local.shape'])).toEqual([[], []]);
   });
 
-  it('writes the policy statements with the bucket and group names, and the key statement only with a key', () => {
-    const statements = (only(config, 'oci_identity_policy').statements as string)
-      .replace(/oci_identity_dynamic_group\.[\w-]+\.name/g, 'var.test_group')
-      .replace(/oci_objectstorage_bucket\.[\w-]+\.name/g, 'var.bucket_name');
-    writeConfig({ statements }, { bucket_name: 'caps' });
+  it('writes the policy statements with the bucket variable and group name, and the metrics statement only with agent_metrics', () => {
+    const statements = (byPath(config, 'oci_identity_policy').get('iam_policy').statements as string)
+      .replace(/oci_identity_dynamic_group\.[\w-]+\.name/g, 'var.test_group');
+    writeConfig({ statements }, { bucket_name: 'caps', agent_metrics: false });
     const [without] = evaluate(['local.statements']) as [string[]];
     expect(without).toEqual([
       "Allow dynamic-group grp to manage objects in compartment id ocid1.compartment.oc1..c where all {target.bucket.name = 'caps', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_INSPECT'}}",
       "Allow dynamic-group grp to manage objects in compartment id ocid1.compartment.oc1..c where all {target.bucket.name = 'caps', request.permission = 'OBJECT_OVERWRITE', any {request.operation = 'CreateMultipartUpload', request.operation = 'UploadPart', request.operation = 'CommitMultipartUpload'}}",
       "Allow service objectstorage-eu-frankfurt-1 to manage object-family in compartment id ocid1.compartment.oc1..c where target.bucket.name = 'caps'",
     ]);
-    writeConfig({ statements }, { bucket_name: 'caps', kms_key_id: 'ocid1.key.oc1..k' });
-    const [withKey] = evaluate(['local.statements']) as [string[]];
-    expect(withKey.slice(3)).toEqual(["Allow service objectstorage-eu-frankfurt-1 to use keys in tenancy where target.key.id = 'ocid1.key.oc1..k'"]);
+    writeConfig({ statements }, { bucket_name: 'caps' });
+    const [withMetrics] = evaluate(['local.statements']) as [string[]];
+    expect(withMetrics.slice(3)).toEqual(["Allow dynamic-group grp to use metrics in compartment id ocid1.compartment.oc1..c where target.metrics.namespace = 'vtap_archiver'"]);
+  });
+
+  it('grants the customer key in the key\'s compartment, or in the tenancy when none is named', () => {
+    const kms = byPath(config, 'oci_identity_policy').get('iam_kms-policy');
+    writeConfig({ statements: kms.statements[0], compartment: kms.compartment_id, count: kms.count },
+      { kms_key_id: 'ocid1.key.oc1..k' });
+    expect(evaluate(['local.statements', 'local.compartment', 'local.count'])).toEqual([
+      "Allow service objectstorage-eu-frankfurt-1 to use keys in tenancy where target.key.id = 'ocid1.key.oc1..k'", 'ocid1.tenancy.oc1..t', 1,
+    ]);
+    writeConfig({ statements: kms.statements[0], compartment: kms.compartment_id, count: kms.count },
+      { kms_key_id: 'ocid1.key.oc1..k', kms_key_compartment_ocid: 'ocid1.compartment.oc1..keys' });
+    expect(evaluate(['local.statements', 'local.compartment', 'local.count'])).toEqual([
+      "Allow service objectstorage-eu-frankfurt-1 to use keys in compartment id ocid1.compartment.oc1..keys where target.key.id = 'ocid1.key.oc1..k'", 'ocid1.compartment.oc1..keys', 1,
+    ]);
+    writeConfig({ count: kms.count }, {});
+    expect(evaluate(['local.count'])).toEqual([0]);
   });
 });

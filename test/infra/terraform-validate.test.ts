@@ -48,6 +48,28 @@ describe.runIf(available)('terraform validate and plan of the stack zip against 
     expect(result.valid).toBe(true);
     // The override is in effect: the schema came from our provider, not from nowhere.
     expect(result.diagnostics.map((d) => d.summary)).toContain('Provider development overrides are in effect');
+    // Both providers come from our schema-only provider: oracle/oci and hashicorp/time (time_sleep).
+    const overrides = result.diagnostics.find((d) => d.summary === 'Provider development overrides are in effect')!.detail;
+    expect(overrides).toContain('oracle/oci');
+    expect(overrides).toContain('hashicorp/time');
+  }, 120_000);
+
+  it('is valid as unzipped: versions.tf holds the only terraform block (a second required_providers is refused)', () => {
+    expect(readFileSync(join(stackDir, 'versions.tf'), 'utf8')).toContain('required_providers');
+    const config = JSON.parse(original);
+    config.terraform = { required_providers: { oci: { source: 'registry.terraform.io/oracle/oci', version: '8.28.0' } } };
+    const result = validate(config);
+    expect(result.valid).toBe(false);
+    expect(errors(result)).toEqual([expect.stringMatching(/^Duplicate required providers configuration/)]);
+  }, 120_000);
+
+  it('checks time_sleep against the time provider\'s schema', () => {
+    const config = JSON.parse(original);
+    const sleep = Object.values<any>(config.resource.time_sleep)[0];
+    sleep.create_durration = sleep.create_duration;
+    delete sleep.create_duration;
+    const result = validate(config);
+    expect(errors(result)).toEqual(['Extraneous JSON object property: No argument or block type is named "create_durration". Did you mean "create_duration"?']);
   }, 120_000);
 
   it('rejects a misspelled argument, as terraform would with the real provider', () => {
@@ -112,9 +134,28 @@ describe.runIf(available)('terraform validate and plan of the stack zip against 
     expect(agent.store).toMatch(/^oci:\/\/[^/]+\/vtap-archiver-captures\?region=eu-frankfurt-1&auth=instance-principal$/);
     expect(launch.metadata.vtap_archiver_encapsulation_ports).toBe('4789');
 
-    const policy = ofType(planned, 'oci_identity_policy')[0]!.after;
-    expect(policy.statements).toHaveLength(3);
+    const policies = ofType(planned, 'oci_identity_policy');
+    expect(policies).toHaveLength(1); // no key: no key grant
+    const policy = policies[0]!.after;
+    expect(policy.statements).toHaveLength(4);
     expect(policy.statements[0]).toBe("Allow dynamic-group vtap-archiver-sinks to manage objects in compartment id ocid1.compartment.oc1..c where all {target.bucket.name = 'vtap-archiver-captures', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_INSPECT'}}");
+    expect(policy.statements[3]).toBe("Allow dynamic-group vtap-archiver-sinks to use metrics in compartment id ocid1.compartment.oc1..c where target.metrics.namespace = 'vtap_archiver'");
+    expect(agent.monitoring).toEqual({ enabled: true, compartmentId: 'ocid1.compartment.oc1..c', namespace: 'vtap_archiver', region: 'eu-frankfurt-1', intervalSeconds: 60 });
+
+    // Waits: tags and the sinks' policy, not the (absent) key grant.
+    expect(ofType(planned, 'time_sleep').map((t) => [t.address.replace(/_[0-9A-F]{8}$/, ''), t.after.create_duration]).sort()).toEqual([
+      ['time_sleep.iam_policy-propagation', '60s'], ['time_sleep.iam_tag-propagation', '90s'],
+    ]);
+    // One pool (no autoscaling), one placement per availability domain (the stand-in reads one AD);
+    // no alarms without an e-mail or topic.
+    const pools = ofType(planned, 'oci_core_instance_pool');
+    expect(pools.map((p) => p.address)).toEqual([expect.stringMatching(/sinks_pool_[0-9A-F]+\[0\]$/)]);
+    expect(pools[0]!.after.placement_configurations).toEqual([expect.objectContaining({ availability_domain: 'placeholder' })]);
+    expect(ofType(planned, 'oci_monitoring_alarm')).toEqual([]);
+    expect(ofType(planned, 'oci_ons_notification_topic')).toEqual([]);
+    const [listener] = ofType(planned, 'oci_network_load_balancer_listener');
+    expect(listener!.after.udp_idle_timeout).toBe(120);
+    expect(ofType(planned, 'oci_network_load_balancer_backend_set')[0]!.after.is_instant_failover_enabled).toBe(true);
   }, 300_000);
 
   it('plans a production variant: no demo, running VTAPs, autoscaling, custom rules, a fixed shape', () => {
@@ -136,7 +177,42 @@ describe.runIf(available)('terraform validate and plan of the stack zip against 
     const bucket = ofType(planned, 'oci_objectstorage_bucket').find((b) => b.after.name === 'vtap-archiver-captures')!.after;
     expect(bucket.kms_key_id).toBe('ocid1.key.oc1..k');
     expect(bucket.retention_rules).toEqual([expect.objectContaining({ duration: [{ time_amount: '30', time_unit: 'DAYS' }] })]);
-    expect(ofType(planned, 'oci_identity_policy')[0]!.after.statements[3]).toBe("Allow service objectstorage-eu-frankfurt-1 to use keys in tenancy where target.key.id = 'ocid1.key.oc1..k'");
+    const kms = ofType(planned, 'oci_identity_policy').find((p) => p.after.name === 'vtap-archiver-bucket-key')!.after;
+    expect(kms.compartment_id).toBe('ocid1.tenancy.oc1..t');
+    expect(kms.statements).toEqual(["Allow service objectstorage-eu-frankfurt-1 to use keys in tenancy where target.key.id = 'ocid1.key.oc1..k'"]);
+    expect(ofType(planned, 'time_sleep')).toHaveLength(3);
+    // Autoscaling: the pool whose size Terraform ignores.
+    expect(ofType(planned, 'oci_core_instance_pool').map((p) => p.address)).toEqual([expect.stringMatching(/sinks_autoscaled-pool_[0-9A-F]+\[0\]$/)]);
+  }, 300_000);
+
+  it('plans a key in its own compartment, alarms to a new topic with an e-mail, and agent alarms only with agent_metrics', () => {
+    const planned = plan({ kms_key_id: 'ocid1.key.oc1..k', kms_key_compartment_ocid: 'ocid1.compartment.oc1..keys', alarm_email: 'ops@example.com' });
+    const kms = ofType(planned, 'oci_identity_policy').find((p) => p.after.name === 'vtap-archiver-bucket-key')!.after;
+    expect(kms.compartment_id).toBe('ocid1.compartment.oc1..keys');
+    expect(kms.statements).toEqual(["Allow service objectstorage-eu-frankfurt-1 to use keys in compartment id ocid1.compartment.oc1..keys where target.key.id = 'ocid1.key.oc1..k'"]);
+    expect(ofType(planned, 'oci_ons_notification_topic').map((t) => t.after.name)).toEqual(['vtap-archiver-alarms']);
+    expect(ofType(planned, 'oci_ons_subscription').map((t) => [t.after.protocol, t.after.endpoint])).toEqual([['EMAIL', 'ops@example.com']]);
+    const alarms = ofType(planned, 'oci_monitoring_alarm');
+    expect(alarms.map((a) => a.after.display_name).sort()).toEqual([
+      'vtap-archiver-conntrack', 'vtap-archiver-evictions', 'vtap-archiver-kernel-drops', 'vtap-archiver-no-healthy-sink',
+      'vtap-archiver-sink-cpu', 'vtap-archiver-sink-unhealthy', 'vtap-archiver-upload-age',
+    ]);
+    expect(alarms.find((a) => a.after.display_name === 'vtap-archiver-upload-age')!.after.query).toBe('SecondsSinceLastUpload[1m].max() > 1800');
+
+    const quiet = plan({ alarm_topic_id: 'ocid1.onstopic.oc1..given', agent_metrics: false });
+    expect(ofType(quiet, 'oci_ons_notification_topic')).toEqual([]);
+    const ociOnly = ofType(quiet, 'oci_monitoring_alarm');
+    expect(ociOnly.map((a) => a.after.namespace).sort()).toEqual(['oci_computeagent', 'oci_nlb', 'oci_nlb', 'oci_vcn']);
+    for (const alarm of ociOnly) expect(alarm.after.destinations).toEqual(['ocid1.onstopic.oc1..given']);
+    expect(ofType(quiet, 'oci_identity_policy')[0]!.after.statements).toHaveLength(3);
+  }, 300_000);
+
+  it('refuses to plan a custom capture filter without rules', () => {
+    writeFileSync(join(stackDir, 'main.tf.json'), original);
+    writeFileSync(join(stackDir, 'test.tfvars.json'), JSON.stringify({ ...REQUIRED, capture_filter_preset: 'custom', capture_filter_rules_json: '[]' }));
+    const run = spawnSync('terraform', ['plan', '-input=false', '-no-color', '-var-file=test.tfvars.json'], { cwd: stackDir, env, encoding: 'utf8', timeout: 240_000 });
+    expect(run.status).not.toBe(0);
+    expect(`${run.stdout}${run.stderr}`.replace(/\s+/g, ' ')).toContain('capture_filter_rules_json must be a JSON list of 1 to 10 rules');
   }, 300_000);
 
   it('refuses to plan a delete rule that fires inside the retention period', () => {
