@@ -7,6 +7,7 @@ import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerVtaps } from './commands/vtaps.js';
 import { registerMirror } from './commands/mirror.js';
+import { registerFilter } from './commands/filter.js';
 
 export function buildProgram(): Command {
   const program = new Command('vtap-archiver')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerVtaps(program);
   registerMirror(program);
+  registerFilter(program);
   return program;
 }
 

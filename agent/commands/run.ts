@@ -80,6 +80,14 @@ export function registerRun(program: Command): void {
         await daemon.stop('start-up failed').catch(() => undefined);
         throw error;
       }
+      // Optional capture-filter expiry sweep and endpoint (config captureFilter.*, off by default).
+      const { startCaptureFilterServices } = await import('../vtaps/agent-services.js');
+      const stopFilterServices = await startCaptureFilterServices(config.captureFilter, logger).catch(async (error: Error) => {
+        logger.fatal(`cannot start the capture-filter services: ${error.message}`);
+        await daemon.stop('start-up failed').catch(() => undefined);
+        throw error;
+      });
       await stopped;
+      await stopFilterServices();
     });
 }
