@@ -10,7 +10,7 @@ import { UsageError } from '../usage-error.js';
 import { parseFilterExpression } from './filter-expression.js';
 import { ENCAP_OVERHEAD, planMirror, tcFilterArgs, type Encapsulation } from './plan.js';
 import { listStates, readState, removeState, writeState, type MirrorState } from './state.js';
-import { enabledOffloads, hasClsact, host, linkInfo, mirredStats, routeTo, setOffloads, tunnelStats, type ActionStats } from './system.js';
+import { enabledOffloads, hasClsact, host, linkInfo, mirredStats, routeTo, setOffloads, tcBatch, tunnelStats, type ActionStats } from './system.js';
 
 export interface StartOptions {
   iface: string;
@@ -100,10 +100,8 @@ export async function startMirror(options: StartOptions): Promise<MirrorState> {
     state.clsact = true;
     await writeState(options.stateDir, state);
     await host('tc', ['qdisc', 'add', 'dev', options.iface, 'clsact']);
-    for (const rule of plan.rules) {
-      await host('tc', tcFilterArgs(options.iface, tunnelDev, rule));
-      state.rules += 1;
-    }
+    await tcBatch(plan.rules.map((rule) => tcFilterArgs(options.iface, tunnelDev, rule)));
+    state.rules = plan.rules.length;
     await writeState(options.stateDir, state);
   } catch (error) {
     await stopMirror(state, options.stateDir).catch(() => undefined);
@@ -123,7 +121,7 @@ export async function stopMirror(state: MirrorState, stateDir: string): Promise<
       if (!gone(message)) problems.push(`${what}: ${message}`);
     }
   };
-  const missing = (m: string) => /Cannot find device|does not exist|No such device|Invalid handle|Cannot delete qdisc with handle of zero|Error: Parent Qdisc doesn't exists/i.test(m);
+  const missing = (m: string) => /Cannot find device|Cannot find specified qdisc|does not exist|No such device|Invalid handle|Cannot delete qdisc with handle of zero|Error: Parent Qdisc doesn't exists/i.test(m);
   // Deleting the clsact qdisc deletes every rule on both directions with it.
   if (state.clsact) await attempt('tc qdisc', () => host('tc', ['qdisc', 'del', 'dev', state.iface, 'clsact']), missing);
   if (state.offloadsOff.length > 0) await attempt('offloads', () => setOffloads(state.iface, state.offloadsOff, 'on'), missing);

@@ -22,6 +22,18 @@ export async function host(cmd: string, args: string[]): Promise<string> {
   }
 }
 
+/** Runs many tc commands in one process (`tc -batch -`): a mirror is some thirty rules. */
+export async function tcBatch(commands: string[][]): Promise<void> {
+  const script = `${commands.map((args) => args.map((a) => (/^[\w.:/@-]+$/.test(a) ? a : `"${a}"`)).join(' ')).join('\n')}\n`;
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('tc', ['-batch', '-'], { encoding: 'utf8', timeout: 60_000 }, (error, _stdout, stderr) => {
+      if (error) reject(new HostCommandError(`tc -batch: ${(stderr || error.message).trim().split('\n')[0]}`));
+      else resolve();
+    });
+    child.stdin!.end(script);
+  });
+}
+
 export interface LinkInfo {
   name: string;
   mtu: number;

@@ -8,7 +8,7 @@
  *            interface itself (loop hazard) and the path MTU is h0's own 1500, so frames over
  *            1464 bytes cannot be mirrored without fragments and are not.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -226,6 +226,47 @@ describe('vtap-archiver mirror into the real agent (network namespaces)', () => 
     const gre = await cli(host, [...base, '--encap', 'gretap']);
     if (gre.code !== 0) expect(gre.stderr).toMatch(/no gretap devices/);
     else expect((await cli(host, ['mirror', 'stop', '--state-dir', stateDir])).code).toBe(0);
+    await noMirrorLeft(host, stateDir);
+  });
+  it('service mode (--foreground, settings from the environment): rebuilds a mirror that lost its rules, cleans up after a crash, removes it on SIGTERM', async () => {
+    lab = new Lab();
+    const stateDir = join(root, 'service-state');
+    const host = await lab.addNamespace('h');
+    const other = await lab.addNamespace('o');
+    await link({ ns: host, name: 'h0', address: '10.70.0.1/24' }, { ns: other, name: 'o0', address: '10.70.0.2/24' });
+    const env = { ...process.env, VTAP_MIRROR_INTERFACE: 'h0', VTAP_MIRROR_TO: '10.70.0.2', VTAP_MIRROR_VNI: '9', VTAP_MIRROR_STATE_DIR: stateDir };
+    const service = () => {
+      const child = spawn('ip', ['netns', 'exec', host.name, process.execPath, BIN, 'mirror', 'start', '--foreground', '--check-seconds', '0.3'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      return { child, exited, stderr: () => stderr };
+    };
+    const rules = async () => (await host.exec('tc', ['filter', 'show', 'dev', 'h0', 'egress'])).stdout;
+    const until = async (what: string, test: () => Promise<boolean>) => {
+      for (let i = 0; i < 100; i += 1) {
+        if (await test()) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`timed out waiting for ${what}`);
+    };
+
+    const first = service();
+    await until('the mirror', async () => first.stderr().includes('tc rules'));
+    expect(await rules()).toContain('mirred');
+    // The interface loses its qdisc (as when it is re-created): the service puts the mirror back.
+    await host.exec('tc', ['qdisc', 'del', 'dev', 'h0', 'clsact']);
+    await until('the rebuild', async () => (await rules()).includes('mirred'));
+    expect(first.stderr()).toMatch(/mirror found incomplete; rebuilding/);
+    // A crash leaves everything in place; the next start removes it and builds afresh.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(existsSync(join(stateDir, 'h0.json'))).toBe(true);
+    const second = service();
+    await until('the second mirror', async () => second.stderr().includes('tc rules'));
+    expect(second.stderr()).not.toMatch(/already mirrored/);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
     await noMirrorLeft(host, stateDir);
   });
 });
