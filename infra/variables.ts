@@ -90,6 +90,8 @@ export const VARIABLES: readonly VariableSpec[] = [
     validation: { condition: `\${can(length(jsondecode(var.capture_filter_rules_json))) && try(length(jsondecode(var.capture_filter_rules_json)) <= ${MAX_CAPTURE_RULES}, false)}`, errorMessage: `capture_filter_rules_json must be a JSON list of at most ${MAX_CAPTURE_RULES} rules.` } },
   { name: 'vtap_max_packet_size', group: 'Mirroring', title: 'Max mirrored packet size', description: 'Bytes of each original packet mirrored (64-9000); longer packets are truncated.', type: 'number', default: 9000, minimum: 64, maximum: 9000 },
   { name: 'vtap_traffic_mode', group: 'Mirroring', title: 'VTAP traffic mode', description: 'PRIORITY keeps mirroring under congestion at the cost of the source\'s bandwidth; DEFAULT drops mirrored traffic first.', type: 'string', default: 'DEFAULT', enum: ['DEFAULT', 'PRIORITY'] },
+  { name: 'mirror_source_cidrs', group: 'Mirroring', title: 'Mirror sources without a VTAP', description: 'CIDRs of hosts that mirror themselves with `vtap-archiver mirror` (other clouds, on premises): admitted to the NLB and the sinks on the encapsulation ports. Give each host its own VNI.', type: 'list(string)', default: [],
+    validation: { condition: '${alltrue([for cidr in var.mirror_source_cidrs : can(cidrhost(cidr, 0))])}', errorMessage: 'mirror_source_cidrs must be CIDR blocks such as 192.0.2.0/24.' } },
   { name: 'start_vtaps', group: 'Mirroring', title: 'Run the VTAPs', description: 'OCI refuses to create a running VTAP: leave this off for the first apply, then turn it on and apply again once the sinks are healthy (or run `vtap-archiver vtaps start`).', type: 'bool', default: false },
 
   // Demo traffic
