@@ -1,6 +1,6 @@
 /**
  * The `mirror --filter` language: the part of pcap filter syntax that `tc u32` can match on an
- * IPv4 header at fixed offsets. `[src|dst] host A`, `[src|dst] net A/N`, `[src|dst] port N`,
+ * IPv4 header at fixed offsets. `[src|dst] host A`, `[src|dst] net A/N`, `[tcp|udp] [src|dst] port N`,
  * `tcp`, `udp`, `icmp`, `proto N`, joined by `and` / `or` (and binds tighter; no parentheses, no
  * `not`). The result is a list of alternatives, each a list of u32 matches that must all hold:
  * one tc filter per alternative.
@@ -17,7 +17,7 @@ export interface U32Match {
 
 export type Alternative = U32Match[];
 
-const SUPPORTED = '[src|dst] host A, [src|dst] net A/N, [src|dst] port N, tcp, udp, icmp, proto N, joined by and/or';
+const SUPPORTED = '[src|dst] host A, [src|dst] net A/N, [tcp|udp] [src|dst] port N, tcp, udp, icmp, proto N, joined by and/or';
 const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17 };
 
 const u8 = (offset: number, value: number, mask = 0xff): U32Match => ({ size: 8, value, mask, offset });
@@ -55,6 +55,12 @@ function port(text: string | undefined, expression: string): number {
 
 /** One primitive (e.g. `src port 53`) as alternatives of matches (`host A` = src A or dst A). */
 function primitive(words: string[], expression: string): Alternative[] {
+  // `tcp port 80`, `udp dst port 53`: a protocol qualifying a port primitive.
+  if ((words[0] === 'tcp' || words[0] === 'udp') && words.length > 1) {
+    const ports = primitive(words.slice(1), expression);
+    if (!ports.every((alternative) => alternative.some((m) => m.offset === 20 || m.offset === 22))) refuse(expression, `"${words.join(' ')}": only a port can follow ${words[0]}`);
+    return ports.map((alternative) => [u8(9, PROTOCOLS[words[0]!]!), ...alternative]);
+  }
   let i = 0;
   let direction: 'src' | 'dst' | undefined;
   if (words[i] === 'src' || words[i] === 'dst') direction = words[i++] as 'src' | 'dst';

@@ -20,6 +20,7 @@ import { startCapture } from '../../scripts/lab/capture.js';
 import { startAgentInSink } from '../../scripts/demo.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
 import { decompressWithCli, diffFrames, readFrames, type Frame } from '../support/tshark.js';
+import { vxlanInnerFrames } from '../support/expect-inner.js';
 
 const execFileP = promisify(execFile);
 const BIN = resolve('bin/vtap-archiver.js');
@@ -267,6 +268,42 @@ describe('vtap-archiver mirror into the real agent (network namespaces)', () => 
     expect(second.stderr()).not.toMatch(/already mirrored/);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+    await noMirrorLeft(host, stateDir);
+  });
+  it('--filter: what reaches the collector is exactly what tcpdump selects with the same expression on the interface', async () => {
+    lab = new Lab();
+    const dir = await mkdtemp(join(root, 'filter-'));
+    const stateDir = join(dir, 'state');
+    const host = await lab.addNamespace('h');
+    const server = await lab.addNamespace('v');
+    const sink = await lab.addNamespace('k');
+    await link({ ns: host, name: 'h0', address: '10.40.0.1/24' }, { ns: server, name: 'v0', address: '10.40.0.2/24' });
+    await link({ ns: host, name: 'u0', address: '10.41.0.1/24', mtu: 9000 }, { ns: sink, name: 's0', address: '10.41.0.2/24', mtu: 9000 });
+    await startHttp(server, await payloads(dir), '10.40.0.2');
+    const expression = 'dst host 10.40.0.2 and tcp port 8080 or udp dst port 5001';
+    const started = await cli(host, ['mirror', 'start', '--interface', 'h0', '--to', '10.41.0.2', '--vni', String(VNI), '--filter', expression, '--state-dir', stateDir]);
+    expect(started.code, started.stderr).toBe(0);
+
+    const truthFile = join(dir, 'truth.pcap');
+    const sinkFile = join(dir, 'sink.pcap');
+    const truth = await startCapture(host, 'h0', truthFile, { filter: expression });
+    const all = await startCapture(host, 'h0', join(dir, 'all.pcap'));
+    const atSink = await startCapture(sink, 's0', sinkFile, { filter: 'udp dst port 4789' });
+    await host.exec('curl', ['-s', '-f', '-o', '/dev/null', '--max-time', '60', `http://10.40.0.2:${HTTP_PORT}/random.bin`]);
+    for (const port of [5000, 5001, 5001, 5002]) await host.exec('bash', ['-c', `echo datagram-${port} > /dev/udp/10.40.0.2/${port}`]);
+    await new Promise((r) => setTimeout(r, 500));
+    for (const capture of [truth, all, atSink]) expect((await capture.stop()).droppedByKernel).toBe(0);
+
+    const wanted = await readFrames(truthFile);
+    const everything = await readFrames(join(dir, 'all.pcap'));
+    const mirrored = await vxlanInnerFrames(sinkFile);
+    expect(mirrored.every((f) => f.vni === VNI)).toBe(true);
+    // Only one direction of the download (towards the server) and one of the three UDP ports.
+    expect(wanted.length).toBeGreaterThan(20);
+    expect(everything.length).toBeGreaterThan(wanted.length + 100);
+    expect(wanted.filter((f) => f.hex.slice(46, 48) === '11')).toHaveLength(2);
+    expect(diffFrames(mirrored, wanted)).toMatchObject({ missingCount: 0, extraCount: 0 });
+    expect((await cli(host, ['mirror', 'stop', '--state-dir', stateDir])).code).toBe(0);
     await noMirrorLeft(host, stateDir);
   });
 });
