@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../usage-error.js';
 import { DEFAULT_STATE_DIR } from '../mirror/state.js';
+import type { StartOptions } from '../mirror/mirror.js';
 
 interface StartFlags {
   interface?: string;
@@ -44,10 +45,10 @@ async function start(flags: StartFlags): Promise<void> {
   if (vni === undefined) throw new UsageError('--vni <n> is required (it keeps this host apart from others in the archive)');
   const filter = flags.filter ?? env('VTAP_MIRROR_FILTER');
   const maxPacketSize = integer(flags.maxPacketSize ?? env('VTAP_MIRROR_MAX_PACKET_SIZE'), '--max-packet-size');
-  const options = {
+  const options: StartOptions = {
     iface, collector, vni,
     port: integer(flags.port ?? env('VTAP_MIRROR_PORT') ?? '4789', '--port')!,
-    encap: (flags.encap ?? env('VTAP_MIRROR_ENCAP') ?? 'vxlan') as 'vxlan' | 'gretap',
+    encap: (flags.encap ?? env('VTAP_MIRROR_ENCAP') ?? 'vxlan') as StartOptions['encap'],
     ...(filter !== undefined ? { filter } : {}),
     ...(maxPacketSize !== undefined ? { maxPacketSize } : {}),
     stateDir: stateDir(flags), log,
@@ -69,7 +70,7 @@ async function start(flags: StartFlags): Promise<void> {
 }
 
 /** Service mode: keeps the mirror in place (an interface re-created loses its qdisc) until SIGTERM, then removes it. */
-async function superviseUntilSignal(options: Parameters<typeof import('../mirror/mirror.js').startMirror>[0], checkMs: number): Promise<void> {
+async function superviseUntilSignal(options: StartOptions, checkMs: number): Promise<void> {
   const mirror = await import('../mirror/mirror.js');
   const { readState } = await import('../mirror/state.js');
   await new Promise<void>((resolve, reject) => {
