@@ -62,5 +62,12 @@ describe('rule plan', () => {
     const gre = planMirror({ ...base, encap: 'gretap', pathMtu: 1500 });
     expect(gre.maxFrame).toBe(1472);
     expect(() => planMirror({ ...base, pathMtu: 150 })).toThrow(/only 114-byte frames would fit/);
+    // --max-packet-size caps it further, even when the path would take more.
+    const capped = planMirror({ ...base, pathMtu: 9000, maxPacketSize: 600 });
+    expect(capped).toMatchObject({ limited: true, maxFrame: 600 });
+    const guard = capped.rules.filter((r) => r.mirror && r.protocol === 'ip').map((r) => r.matches[0]!);
+    for (const length of [20, 585, 586, 587, 1500]) {
+      expect(guard.some((m) => (length & m.mask) === m.value), `IPv4 length ${length}`).toBe(length <= 586);
+    }
   });
 });
