@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireRoot } from '../../scripts/lab/netns.js';
 import { makeApiKey } from '../support/oci-standin/credentials.js';
 import { VtapStandin } from '../support/vtap-standin/server.js';
+import { buildAgentBundle } from '../../infra/package/kit.js';
+import { ROOT } from '../infra/helpers.js';
 
 const BIN = resolve('bin/vtap-archiver.js');
 const COMPARTMENT = 'ocid1.compartment.oc1..hook';
@@ -87,4 +89,21 @@ describe('vtap-archiver run with captureFilter services on', () => {
     expect(await exited).toBe(0);
     expect(await fetch(`http://127.0.0.1:${port}/filter`).then(() => 'open', () => 'closed')).toBe('closed');
   });
+  it('the sink bundle (no oci-core inside) refuses to start the services with a message that says what to install', async () => {
+    const bundle = await buildAgentBundle(ROOT, join(dir, 'bundle', 'vtap-archiver.mjs'));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    writeFileSync(join(dir, 'bundle-config.json'), JSON.stringify({
+      store: `file://${join(dir, 'bundle-archive')}`, sink: 'bundle-sink', interface: 'lo',
+      http: { host: '127.0.0.1', port }, spool: { dir: join(dir, 'bundle-spool'), quotaMegabytes: 64, reserveMegabytes: 1 },
+      capture: { user: 'root', offloads: false },
+      captureFilter: { compartment: COMPARTMENT, deployment: 'hook', auth: 'config-file', configFile: join(dir, 'oci-config'), region: 'us-ashburn-1', apiEndpoint: standin.endpoint, expirySweep: { enabled: true } },
+    }));
+    const agent = spawn(process.execPath, [bundle, 'run', '-c', join(dir, 'bundle-config.json')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    agent.stdout.on('data', (c: Buffer) => (log += c.toString()));
+    agent.stderr.on('data', (c: Buffer) => (log += c.toString()));
+    const code = await new Promise<number | null>((r) => agent.once('exit', (c) => r(c)));
+    expect(code).toBe(1);
+    expect(log).toMatch(/captureFilter services need the oci-core and oci-networkloadbalancer packages, which this agent build leaves out/);
+  }, 120_000);
 });
