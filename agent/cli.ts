@@ -6,6 +6,8 @@ import { registerFetchCommand } from './commands/fetch.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerVtaps } from './commands/vtaps.js';
+import { registerMirror } from './commands/mirror.js';
+import { registerFilter } from './commands/filter.js';
 
 export function buildProgram(): Command {
   const program = new Command('vtap-archiver')
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerStatus(program);
   registerVtaps(program);
+  registerMirror(program);
+  registerFilter(program);
   return program;
 }
 

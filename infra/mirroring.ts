@@ -4,6 +4,7 @@ import { CoreCaptureFilter, type CoreCaptureFilterVtapCaptureFilterRules } from 
 import { CoreVtap } from './.gen/oci/core-vtap/index.js';
 import { CAPTURE_FILTER_PRESETS, CUSTOM_PRESET, MAX_CAPTURE_RULES, type CaptureRule } from './capture-filters.js';
 import { address } from './refs.js';
+import { letCliChangeFilterRules } from './filter-ownership.js';
 import type { Variables } from './variables.js';
 
 export interface MirroringProps {
@@ -111,6 +112,8 @@ export class Mirroring extends Construct {
       error_message: `A capture filter holds 1 to ${MAX_CAPTURE_RULES} rules: fix capture_filter_rules_json.`,
     }]);
     this.filters.push(custom);
+    // `vtap-archiver filter` changes rules between applies; an apply must not undo that.
+    letCliChangeFilterRules(this.filters);
     const filterId = `one(concat(${this.filters.map((f) => `${address(f)}[*].id`).join(', ')}))`;
 
     const base = vars.ref('vni_base');

@@ -4,6 +4,7 @@ import { CoreNetworkSecurityGroup } from './.gen/oci/core-network-security-group
 import { CoreNetworkSecurityGroupSecurityRule } from './.gen/oci/core-network-security-group-security-rule/index.js';
 import { AGENT_HTTP_PORT } from './agent-config.js';
 import type { Variables } from './variables.js';
+import { admitMirrorSources } from './mirror-sources.js';
 
 export interface SecurityProps {
   readonly vars: Variables;
@@ -78,6 +79,8 @@ export class Security extends Construct {
       description: 'mirrored traffic forwarded to the sinks, untracked',
       udpOptions: { destinationPortRange: { min: Token.asNumber(forward.value), max: Token.asNumber(forward.value) } },
     });
+
+    admitMirrorSources(this, vars, { nlb: this.nlb, sinks: this.sinks });
 
     const fromGroup = (rid: string, group: CoreNetworkSecurityGroup, source: CoreNetworkSecurityGroup, port: number, description: string): void => {
       new CoreNetworkSecurityGroupSecurityRule(this, rid, {

@@ -82,7 +82,16 @@ export function registerRun(program: Command): void {
       }
       // OCI Monitoring (off unless config.monitoring.enabled): reads the same registry as /metrics.
       const monitoring = await (await import('../daemon/monitoring.js')).startMonitoring(config, daemon.metrics.registry, logger);
+      // Optional capture-filter expiry sweep and endpoint (config captureFilter.*, off by default).
+      const { startCaptureFilterServices } = await import('../vtaps/agent-services.js');
+      const stopFilterServices = await startCaptureFilterServices(config.captureFilter, logger).catch(async (error: Error) => {
+        logger.fatal(`cannot start the capture-filter services: ${error.message}`);
+        await monitoring?.stop();
+        await daemon.stop('start-up failed').catch(() => undefined);
+        throw error;
+      });
       await stopped;
       await monitoring?.stop();
+      await stopFilterServices();
     });
 }

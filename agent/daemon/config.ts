@@ -29,6 +29,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { captureFilterConfigSchema } from '../vtaps/filter-config.js';
 import { UsageError } from '../usage-error.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/vtap-archiver/config.json';
@@ -93,6 +94,8 @@ export const configSchema = z.strictObject({
       shutdownSeconds: z.number().nonnegative().default(30),
     })
     .prefault({}),
+  /** Optional capture-filter services (expiry sweep, HTTP endpoint): agent/vtaps/filter-config.ts. */
+  captureFilter: captureFilterConfigSchema.prefault({}),
   pack: z
     .strictObject({
       /** One capture per worker; two keep both cores of a sink busy when uploads of a burst pile up. */

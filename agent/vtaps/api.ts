@@ -5,6 +5,7 @@
  * (API key) auth, as the OCI CLI does.
  */
 import common from 'oci-common';
+import type { OciRule } from './capture-rules.js';
 
 export type VtapState = 'PROVISIONING' | 'AVAILABLE' | 'TERMINATING' | 'TERMINATED' | 'UPDATING' | string;
 
@@ -17,7 +18,18 @@ export interface VtapInfo {
   targetId?: string;
   targetType?: string;
   vni?: number;
+  captureFilterId?: string;
   freeformTags: Record<string, string>;
+}
+
+/** A VTAP capture filter as `vtap-archiver filter` needs it; etag for optimistic concurrency. */
+export interface CaptureFilterInfo {
+  id: string;
+  displayName: string;
+  lifecycleState: string;
+  rules: OciRule[];
+  freeformTags: Record<string, string>;
+  etag?: string;
 }
 
 export type BackendHealthStatus = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN' | string;
@@ -33,6 +45,9 @@ export interface VtapApi {
   getVtap(id: string): Promise<VtapInfo>;
   setEnabled(id: string, enabled: boolean): Promise<VtapInfo>;
   backendHealth(networkLoadBalancerId: string, backendSetName: string): Promise<BackendHealth>;
+  getCaptureFilter(id: string): Promise<CaptureFilterInfo>;
+  /** Replaces the rules and freeform tags; with ifMatch, fails (412) if the filter changed since that read. */
+  updateCaptureFilter(id: string, change: { rules: OciRule[]; freeformTags: Record<string, string> }, ifMatch?: string): Promise<CaptureFilterInfo>;
 }
 
 export interface SdkApiOptions {
@@ -41,6 +56,8 @@ export interface SdkApiOptions {
   region?: string;
   /** Replaces the service endpoints (a local stand-in in tests); http is accepted. */
   endpoint?: string;
+  /** config-file (default, a laptop) or instance-principal (the agent on a sink VM). */
+  auth?: 'config-file' | 'instance-principal';
 }
 
 interface SdkVtap {
@@ -52,7 +69,27 @@ interface SdkVtap {
   targetId?: string;
   targetType?: string;
   vxlanNetworkIdentifier?: number;
+  captureFilterId?: string;
   freeformTags?: Record<string, string>;
+}
+
+interface SdkCaptureFilter {
+  id: string;
+  displayName?: string;
+  lifecycleState?: string;
+  vtapCaptureFilterRules?: OciRule[];
+  freeformTags?: Record<string, string>;
+}
+
+function toFilterInfo(filter: SdkCaptureFilter, etag: string | undefined): CaptureFilterInfo {
+  return {
+    id: filter.id,
+    displayName: filter.displayName ?? filter.id,
+    lifecycleState: filter.lifecycleState ?? 'AVAILABLE',
+    rules: filter.vtapCaptureFilterRules ?? [],
+    freeformTags: filter.freeformTags ?? {},
+    ...(etag ? { etag } : {}),
+  };
 }
 
 function toInfo(vtap: SdkVtap): VtapInfo {
@@ -65,6 +102,7 @@ function toInfo(vtap: SdkVtap): VtapInfo {
     ...(vtap.targetId ? { targetId: vtap.targetId } : {}),
     ...(vtap.targetType ? { targetType: vtap.targetType } : {}),
     ...(vtap.vxlanNetworkIdentifier !== undefined ? { vni: Number(vtap.vxlanNetworkIdentifier) } : {}),
+    ...(vtap.captureFilterId ? { captureFilterId: vtap.captureFilterId } : {}),
     freeformTags: vtap.freeformTags ?? {},
   };
 }
@@ -72,12 +110,14 @@ function toInfo(vtap: SdkVtap): VtapInfo {
 /** Builds the SDK-backed API. The SDK modules load lazily: the agent bundle on a sink leaves them out. */
 export async function createSdkApi(options: SdkApiOptions): Promise<VtapApi> {
   const [core, nlb] = await Promise.all([import('oci-core'), import('oci-networkloadbalancer')]);
-  const auth = new common.ConfigFileAuthenticationDetailsProvider(options.configFile, options.profile ?? 'DEFAULT');
+  const auth = options.auth === 'instance-principal'
+    ? await new common.InstancePrincipalsAuthenticationDetailsProviderBuilder().build()
+    : new common.ConfigFileAuthenticationDetailsProvider(options.configFile, options.profile ?? 'DEFAULT');
   // A breaker that opens after a few failures would hide the real error behind "circuit open".
   const clientConfiguration = { circuitBreaker: new common.CircuitBreaker({ disableClientCircuitBreaker: true }) };
   const network = new core.VirtualNetworkClient({ authenticationDetailsProvider: auth }, clientConfiguration as never);
   const balancers = new nlb.NetworkLoadBalancerClient({ authenticationDetailsProvider: auth }, clientConfiguration as never);
-  const region = options.region ?? auth.getRegion()?.regionId;
+  const region = options.region ?? auth.getRegion?.()?.regionId;
   if (region) {
     network.regionId = region;
     balancers.regionId = region;
@@ -111,6 +151,18 @@ export async function createSdkApi(options: SdkApiOptions): Promise<VtapApi> {
         total: health.totalBackendCount,
         unhealthy: [...health.criticalStateBackendNames, ...health.warningStateBackendNames, ...health.unknownStateBackendNames],
       };
+    },
+    async getCaptureFilter(id) {
+      const response = await network.getCaptureFilter({ captureFilterId: id });
+      return toFilterInfo(response.captureFilter as SdkCaptureFilter, response.etag);
+    },
+    async updateCaptureFilter(id, change, ifMatch) {
+      const response = await network.updateCaptureFilter({
+        captureFilterId: id,
+        updateCaptureFilterDetails: { vtapCaptureFilterRules: change.rules as never, freeformTags: change.freeformTags },
+        ...(ifMatch ? { ifMatch } : {}),
+      });
+      return toFilterInfo(response.captureFilter as SdkCaptureFilter, response.etag);
     },
   };
 }

@@ -3,10 +3,13 @@
  * sends and expects:
  *   Core (20160918):  GET /vtaps?compartmentId=&page= (JSON array, opc-next-page), GET /vtaps/{id},
  *                     PUT /vtaps/{id} {isVtapEnabled}
+ *                     GET /captureFilters/{id} (etag), PUT /captureFilters/{id}
+ *                     {vtapCaptureFilterRules, freeformTags} with If-Match
  *   NLB  (20200501):  GET /networkLoadBalancers/{id}/backendSets/{name}/health
  * Requests must carry a valid API-key signature (verified with the project's OCI stand-in code).
  * Behaviour modelled on the service: an update leaves the VTAP UPDATING for a few reads before it is
- * AVAILABLE; updating a VTAP that is not AVAILABLE is a 409 Conflict.
+ * AVAILABLE; updating a VTAP that is not AVAILABLE is a 409 Conflict. A capture filter takes 1 to
+ * 10 rules (else 400 InvalidParameter); an If-Match that is not the current etag is 412.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,9 +27,22 @@ export interface StandinVtap {
   targetId: string;
   targetType: string;
   vxlanNetworkIdentifier: number;
+  captureFilterId?: string;
   freeformTags: Record<string, string>;
   /** Reads left before an update settles to AVAILABLE. */
   pendingReads: number;
+}
+
+export interface StandinCaptureFilter {
+  id: string;
+  compartmentId: string;
+  displayName: string;
+  filterType: 'VTAP';
+  lifecycleState: string;
+  vtapCaptureFilterRules: Record<string, unknown>[];
+  freeformTags: Record<string, string>;
+  /** Bumped on every update; sent as the etag. */
+  version: number;
 }
 
 export interface BackendSetHealthState {
@@ -54,6 +70,7 @@ export interface VtapStandinOptions {
 
 export class VtapStandin {
   readonly vtaps = new Map<string, StandinVtap>();
+  readonly captureFilters = new Map<string, StandinCaptureFilter>();
   /** Backend set health by "<nlbId>/<backendSet>"; read again on every call, so tests can change it. */
   readonly health = new Map<string, BackendSetHealthState>();
   /** Each successive health read takes the next state from here first (e.g. CRITICAL, then OK). */
@@ -81,6 +98,15 @@ export class VtapStandin {
       ...vtap,
     };
     this.vtaps.set(full.id, full);
+    return full;
+  }
+
+  addCaptureFilter(filter: Pick<StandinCaptureFilter, 'compartmentId' | 'displayName' | 'vtapCaptureFilterRules'> & Partial<StandinCaptureFilter>): StandinCaptureFilter {
+    const full: StandinCaptureFilter = {
+      id: `ocid1.capturefilter.oc1..${randomUUID().replaceAll('-', '')}`,
+      filterType: 'VTAP', lifecycleState: 'AVAILABLE', freeformTags: {}, version: 1, ...filter,
+    };
+    this.captureFilters.set(full.id, full);
     return full;
   }
 
@@ -123,6 +149,17 @@ export class VtapStandin {
       if (req.method === 'GET') return this.get(res, vtap);
       if (req.method === 'PUT') return this.update(res, vtap, parsed as { isVtapEnabled?: boolean });
     }
+    if ((match = /^\/20160918\/captureFilters\/([^/]+)$/.exec(url.pathname))) {
+      const filter = this.captureFilters.get(decodeURIComponent(match[1]!));
+      if (!filter) return send(res, 404, { code: 'NotAuthorizedOrNotFound', message: 'capture filter not found' });
+      const etag = `"${filter.id}-${filter.version}"`;
+      if (req.method === 'GET') return send(res, 200, filterView(filter), { etag });
+      if (req.method === 'PUT') {
+        const ifMatch = req.headers['if-match'];
+        if (ifMatch !== undefined && ifMatch !== etag) return send(res, 412, { code: 'NoEtagMatch', message: 'the etag does not match' });
+        return this.updateFilter(res, filter, parsed as { vtapCaptureFilterRules?: Record<string, unknown>[]; freeformTags?: Record<string, string> });
+      }
+    }
     if (req.method === 'GET' && (match = /^\/20200501\/networkLoadBalancers\/([^/]+)\/backendSets\/([^/]+)\/health$/.exec(url.pathname))) {
       const id = `${decodeURIComponent(match[1]!)}/${decodeURIComponent(match[2]!)}`;
       const next = this.healthSequence.get(id)?.shift();
@@ -151,6 +188,28 @@ export class VtapStandin {
     send(res, 200, view(vtap), { etag: vtap.id });
   }
 
+  private updateFilter(res: ServerResponse, filter: StandinCaptureFilter, details: { vtapCaptureFilterRules?: Record<string, unknown>[]; freeformTags?: Record<string, string> } | undefined): void {
+    const rules = details?.vtapCaptureFilterRules;
+    if (rules !== undefined) {
+      if (!Array.isArray(rules) || rules.length < 1 || rules.length > 10) {
+        return send(res, 400, { code: 'InvalidParameter', message: 'vtapCaptureFilterRules must hold 1 to 10 rules' });
+      }
+      if (rules.some((r) => r.trafficDirection !== 'INGRESS' && r.trafficDirection !== 'EGRESS')) {
+        return send(res, 400, { code: 'InvalidParameter', message: 'trafficDirection must be INGRESS or EGRESS' });
+      }
+      filter.vtapCaptureFilterRules = rules;
+    }
+    if (details?.freeformTags !== undefined) {
+      // OCI's limits on freeform tags: keys up to 100 characters, values up to 256.
+      if (Object.entries(details.freeformTags).some(([k, v]) => k.length > 100 || String(v).length > 256)) {
+        return send(res, 400, { code: 'InvalidParameter', message: 'freeform tag key or value too long' });
+      }
+      filter.freeformTags = details.freeformTags;
+    }
+    filter.version += 1;
+    send(res, 200, filterView(filter), { etag: `"${filter.id}-${filter.version}"` });
+  }
+
   private update(res: ServerResponse, vtap: StandinVtap, details: { isVtapEnabled?: boolean } | undefined): void {
     if (vtap.lifecycleState !== 'AVAILABLE') {
       return send(res, 409, { code: 'Conflict', message: `VTAP is ${vtap.lifecycleState}` });
@@ -160,6 +219,11 @@ export class VtapStandin {
     vtap.pendingReads = this.options.updateReads ?? 2;
     send(res, 200, view(vtap), { etag: vtap.id });
   }
+}
+
+function filterView(filter: StandinCaptureFilter): Record<string, unknown> {
+  const { version: _version, ...rest } = filter;
+  return { ...rest, timeCreated: '2026-01-01T00:00:00.000Z' };
 }
 
 function view(vtap: StandinVtap): Record<string, unknown> {
