@@ -15,5 +15,6 @@ import type { CoreCaptureFilter } from './.gen/oci/core-capture-filter/index.js'
  * oracle/oci resources, so no terraform_data trigger.)
  */
 export function letCliChangeFilterRules(filters: CoreCaptureFilter[]): void {
-  for (const filter of filters) filter.addOverride('lifecycle', { ignore_changes: ['vtap_capture_filter_rules', 'freeform_tags'] });
+  // Only ignore_changes: the custom filter's lifecycle also holds a 1..10-rules precondition.
+  for (const filter of filters) filter.addOverride('lifecycle.ignore_changes', ['vtap_capture_filter_rules', 'freeform_tags']);
 }

@@ -34,6 +34,6 @@ describe('capture filter rules changed by `vtap-archiver filter`', () => {
   it('an apply ignores changes to an existing filter\'s rules and tags (every filter, whichever preset is chosen)', () => {
     const filters = Object.values(synth.config.resource.oci_core_capture_filter ?? {});
     expect(filters.length).toBe(Object.keys(CAPTURE_FILTER_PRESETS).length + 1);
-    for (const filter of filters) expect(filter.lifecycle).toEqual({ ignore_changes: ['vtap_capture_filter_rules', 'freeform_tags'] });
+    for (const filter of filters) expect(filter.lifecycle.ignore_changes).toEqual(['vtap_capture_filter_rules', 'freeform_tags']);
   });
 });
