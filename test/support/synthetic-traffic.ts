@@ -1,0 +1,81 @@
+/**
+ * Fast synthetic inner traffic built in Node (no scapy): Ethernet/IPv4 TCP and UDP between many
+ * hosts, with one chosen host in about `targetShare` of the packets. For range-read tests and the
+ * fetch benchmark, where the number of packets matters more than their variety.
+ */
+import type { PcapRecord } from './pcap-records.js';
+
+export const TARGET_HOST = '10.9.9.9';
+
+export interface SyntheticOptions {
+  startNs: bigint;
+  /** Mean gap between packets. */
+  stepNs: bigint;
+  count: number;
+  /** Added to every timestamp so sources never share a nanosecond. */
+  nsOffset?: bigint;
+  targetShare?: number;
+  payloadBytes?: number;
+  seed?: number;
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 0x100000000;
+  };
+}
+
+function checksum(buf: Buffer, start: number, end: number): number {
+  let sum = 0;
+  for (let i = start; i < end; i += 2) sum += buf.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+export function syntheticRecords(options: SyntheticOptions): PcapRecord[] {
+  const random = rng(options.seed ?? 1);
+  const share = options.targetShare ?? 0.01;
+  const payload = options.payloadBytes ?? 200;
+  const target = TARGET_HOST.split('.').map(Number);
+  const records: PcapRecord[] = [];
+  let ns = options.startNs + (options.nsOffset ?? 0n);
+  for (let i = 0; i < options.count; i += 1) {
+    const tcp = random() < 0.6;
+    const l4 = tcp ? 20 : 8;
+    const len = payload + Math.floor(random() * payload);
+    const data = Buffer.alloc(14 + 20 + l4 + len);
+    data.writeUIntBE(0x02000000000b, 0, 6);
+    data.writeUIntBE(0x02000000000a, 6, 6);
+    data.writeUInt16BE(0x0800, 12);
+    const ip = 14;
+    data[ip] = 0x45;
+    data.writeUInt16BE(20 + l4 + len, ip + 2);
+    data[ip + 8] = 64;
+    data[ip + 9] = tcp ? 6 : 17;
+    const host = () => [10, Math.floor(random() * 4), Math.floor(random() * 200), 1 + Math.floor(random() * 250)];
+    let src = host();
+    let dst = [203, 0, 113, 1 + Math.floor(random() * 250)];
+    if (random() < share) {
+      if (random() < 0.5) src = target;
+      else dst = target;
+    }
+    Buffer.from(src).copy(data, ip + 12);
+    Buffer.from(dst).copy(data, ip + 16);
+    data.writeUInt16BE(checksum(data, ip, ip + 20), ip + 10);
+    const t = ip + 20;
+    data.writeUInt16BE(1024 + Math.floor(random() * 60000), t);
+    data.writeUInt16BE(tcp ? 443 : 53, t + 2);
+    if (tcp) data[t + 12] = 0x50;
+    else data.writeUInt16BE(8 + len, t + 4);
+    for (let j = t + l4; j < data.length; j += 1) data[j] = (j * 31 + i) & 0xff;
+    records.push({ ns, data, origLen: data.length });
+    ns += options.stepNs / 2n + BigInt(Math.floor(random() * Number(options.stepNs)));
+  }
+  return records;
+}
