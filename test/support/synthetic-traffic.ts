@@ -1,7 +1,9 @@
 /**
  * Fast synthetic inner traffic built in Node (no scapy): Ethernet/IPv4 TCP and UDP between many
- * hosts, with one chosen host in about `targetShare` of the packets. For range-read tests and the
- * fetch benchmark, where the number of packets matters more than their variety.
+ * hosts, with one chosen host in about `targetShare` of the packets. That host talks in bursts (as a
+ * session does): in one stretch of `burstPackets` packets out of every burstPackets / (2 * share),
+ * every other packet is its. For range-read tests and the fetch benchmark, where the number of
+ * packets matters more than their variety.
  */
 import type { PcapRecord } from './pcap-records.js';
 
@@ -15,6 +17,10 @@ export interface SyntheticOptions {
   /** Added to every timestamp so sources never share a nanosecond. */
   nsOffset?: bigint;
   targetShare?: number;
+  /** Distinct conversations (default 400). */
+  flows?: number;
+  /** Length of the target host's bursts, in packets (default 2000). */
+  burstPackets?: number;
   payloadBytes?: number;
   seed?: number;
 }
@@ -42,6 +48,10 @@ export function syntheticRecords(options: SyntheticOptions): PcapRecord[] {
   const random = rng(options.seed ?? 1);
   const share = options.targetShare ?? 0.01;
   const payload = options.payloadBytes ?? 200;
+  const burst = options.burstPackets ?? 2000;
+  const flowCount = options.flows ?? 400;
+  const period = Math.max(burst, Math.round(burst / (2 * share)));
+  const phase = Math.floor(random() * (period - burst));
   const target = TARGET_HOST.split('.').map(Number);
   const records: PcapRecord[] = [];
   let ns = options.startNs + (options.nsOffset ?? 0n);
@@ -58,10 +68,11 @@ export function syntheticRecords(options: SyntheticOptions): PcapRecord[] {
     data.writeUInt16BE(20 + l4 + len, ip + 2);
     data[ip + 8] = 64;
     data[ip + 9] = tcp ? 6 : 17;
-    const host = () => [10, Math.floor(random() * 4), Math.floor(random() * 200), 1 + Math.floor(random() * 250)];
-    let src = host();
-    let dst = [203, 0, 113, 1 + Math.floor(random() * 250)];
-    if (random() < share) {
+    // A fixed pool of conversations, as real traffic has: flows of many packets each.
+    const flow = Math.floor(random() * flowCount);
+    let src = [10, flow % 4, (flow >> 2) % 200, 1 + (flow % 250)];
+    let dst = [203, 0, 113, 1 + ((flow * 7) % 250)];
+    if ((i + period - phase) % period < burst && random() < 0.5) {
       if (random() < 0.5) src = target;
       else dst = target;
     }
@@ -69,7 +80,7 @@ export function syntheticRecords(options: SyntheticOptions): PcapRecord[] {
     Buffer.from(dst).copy(data, ip + 16);
     data.writeUInt16BE(checksum(data, ip, ip + 20), ip + 10);
     const t = ip + 20;
-    data.writeUInt16BE(1024 + Math.floor(random() * 60000), t);
+    data.writeUInt16BE(1024 + ((flow * 131) % 60000), t);
     data.writeUInt16BE(tcp ? 443 : 53, t + 2);
     if (tcp) data[t + 12] = 0x50;
     else data.writeUInt16BE(8 + len, t + 4);
