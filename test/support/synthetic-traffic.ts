@@ -5,6 +5,7 @@
  * every other packet is its. For range-read tests and the fetch benchmark, where the number of
  * packets matters more than their variety.
  */
+import { randomFillSync } from 'node:crypto';
 import type { PcapRecord } from './pcap-records.js';
 
 export const TARGET_HOST = '10.9.9.9';
@@ -17,6 +18,13 @@ export interface SyntheticOptions {
   /** Added to every timestamp so sources never share a nanosecond. */
   nsOffset?: bigint;
   targetShare?: number;
+  /** For a stream made in pieces: the index of the first packet, and a fixed burst phase. */
+  firstIndex?: number;
+  phase?: number;
+  /** Share of a burst's packets that are the target host's (default 0.5). */
+  burstDensity?: number;
+  /** Random payload bytes (like TLS: does not compress) instead of a compressible pattern. */
+  randomPayload?: boolean;
   /** Distinct conversations (default 400). */
   flows?: number;
   /** Length of the target host's bursts, in packets (default 2000). */
@@ -50,8 +58,10 @@ export function syntheticRecords(options: SyntheticOptions): PcapRecord[] {
   const payload = options.payloadBytes ?? 200;
   const burst = options.burstPackets ?? 2000;
   const flowCount = options.flows ?? 400;
-  const period = Math.max(burst, Math.round(burst / (2 * share)));
-  const phase = Math.floor(random() * (period - burst));
+  const density = options.burstDensity ?? 0.5;
+  const period = Math.max(burst, Math.round((burst * (options.burstDensity ?? 0.5)) / share));
+  const phase = options.phase ?? Math.floor(random() * (period - burst));
+  const first = options.firstIndex ?? 0;
   const target = TARGET_HOST.split('.').map(Number);
   const records: PcapRecord[] = [];
   let ns = options.startNs + (options.nsOffset ?? 0n);
@@ -72,7 +82,7 @@ export function syntheticRecords(options: SyntheticOptions): PcapRecord[] {
     const flow = Math.floor(random() * flowCount);
     let src = [10, flow % 4, (flow >> 2) % 200, 1 + (flow % 250)];
     let dst = [203, 0, 113, 1 + ((flow * 7) % 250)];
-    if ((i + period - phase) % period < burst && random() < 0.5) {
+    if ((first + i + period - (phase % period)) % period < burst && random() < density) {
       if (random() < 0.5) src = target;
       else dst = target;
     }
@@ -84,7 +94,8 @@ export function syntheticRecords(options: SyntheticOptions): PcapRecord[] {
     data.writeUInt16BE(tcp ? 443 : 53, t + 2);
     if (tcp) data[t + 12] = 0x50;
     else data.writeUInt16BE(8 + len, t + 4);
-    for (let j = t + l4; j < data.length; j += 1) data[j] = (j * 31 + i) & 0xff;
+    if (options.randomPayload) randomFillSync(data, t + l4);
+    else for (let j = t + l4; j < data.length; j += 1) data[j] = (j * 31 + i) & 0xff;
     records.push({ ns, data, origLen: data.length });
     ns += options.stepNs / 2n + BigInt(Math.floor(random() * Number(options.stepNs)));
   }
