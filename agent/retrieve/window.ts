@@ -73,9 +73,9 @@ export interface Window {
 /** --from/--to/--last as a window: --last D is [now - D, now]; --to defaults to now. */
 export function resolveWindow(flags: { from?: string; to?: string; last?: string }, nowNs: bigint): Window {
   if (flags.last !== undefined) {
-    if (flags.from !== undefined) throw new UsageError('give --last or --from, not both');
     const span = parseDuration(flags.last);
     if (span === undefined) throw new UsageError(`invalid --last "${flags.last}": use a duration like 15m, 2h, 1d`);
+    if (flags.from !== undefined) throw new UsageError('give --last or --from, not both');
     const toNs = flags.to !== undefined ? parseTimeRelative(flags.to, '--to', nowNs) : nowNs;
     return { fromNs: toNs - span, toNs };
   }

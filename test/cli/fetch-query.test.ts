@@ -145,6 +145,7 @@ describe('fetch output and exit statuses', () => {
     [['host', '10.0.0.300'], /bad filter: expected an IPv4 or IPv6 address, got "10.0.0.300"/],
     [['--last', '15x'], /invalid --last "15x"/],
     [['--format', 'json'], /--format must be pcap or pcapng/],
+    [['--last', '15m'], /give --last or --from, not both/],
   ])('bad input %j is one line and exit 2', async (args, message) => {
     const base = ['fetch', '--store', store, ...WHOLE, '-o', join(dir, 'z.pcap')];
     const result = await runCli([...base, ...args]);
