@@ -191,6 +191,9 @@ describe('range reads against the OCI stand-in', () => {
     const windowBytes = [...standin.buckets.get('archive')!.objects.values()]
       .filter((o) => /\.pcap\.zst$/.test(o.name) && o.name.includes('/18/'))
       .reduce((sum, o) => sum + o.data.length, 0);
+    const missing = await runCli(['fetch', '--store', url.replace('/archive?', '/nope?'), '--last', '1h', '-o', join(dir, 'nope.pcap')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot open the store oci:\/\/-\/nope.*bucket nope not found/);
     // Frame ranges are under 5% of the window's bytes; the summary also counts the indexes read.
     expect(fetched / windowBytes).toBeLessThan(0.05);
     expect(result.stderr).toMatch(/downloaded [\d.]+ MB of [\d.]+ MB in the window \([\d.]+%\)/);
