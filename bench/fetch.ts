@@ -31,7 +31,7 @@ const ROTATE_SEC = 600;
  * busy sink's traffic; here 32 KiB is about 25 s of one source.
  */
 const FRAME_BYTES = 32 * 1024;
-const DAY_START = 1_795_132_800; // 2026-11-21T00:00:00Z
+const DAY_START = 1_795_132_800; // 2026-11-20T00:00:00Z
 const NS = 1_000_000_000n;
 const MB = 1e6;
 
