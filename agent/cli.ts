@@ -3,6 +3,8 @@ import { AGENT_VERSION } from './version.js';
 import { EXIT_USAGE, UsageError } from './usage-error.js';
 import { registerArchiveCommand } from './commands/archive.js';
 import { registerFetchCommand } from './commands/fetch.js';
+import { registerFlowsCommand } from './commands/flows.js';
+import { registerCoverageCommand } from './commands/coverage.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerVtaps } from './commands/vtaps.js';
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerArchiveCommand(program);
   registerFetchCommand(program);
+  registerFlowsCommand(program);
+  registerCoverageCommand(program);
   registerRun(program);
   registerStatus(program);
   registerVtaps(program);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['pack', 'upload', 'sustained'];
+const SUITES = ['pack', 'upload', 'sustained', 'fetch'];
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : SUITES;
 const unknown = wanted.filter((name) => !SUITES.includes(name));
 if (unknown.length > 0) {

@@ -1,128 +1,136 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import type { Readable } from 'node:stream';
-import { codecFromName, createDecompressor } from '../archive/compress.js';
-import type { PcapFileHeader } from '../pcap/format.js';
-import { PcapParser } from '../pcap/parser.js';
-import { PcapBlockWriter } from '../pcap/writer.js';
-import type { ObjectStore } from '../store/store.js';
+import { MinHeap } from './heap.js';
+import { ObjectReader, type Packet } from './object-reader.js';
+import type { PacketOrigin, PacketOutput } from './output.js';
+import { planObject, type FetchContext, type ObjectPlan } from './plan.js';
 import type { SelectedObject } from './select.js';
 
-interface Packet {
-  ns: bigint;
-  sec: number;
-  nsec: number;
-  data: Buffer;
-  origLen: number;
+/** Indexes read (and first ranges fetched) ahead of the merge, with at most this many in flight. */
+export const PLAN_LOOKAHEAD = 8;
+
+interface Head {
+  packet: Packet;
+  reader: ObjectReader;
+  origin: PacketOrigin;
+  /** The object's position in time order: breaks ties between equal timestamps deterministically. */
+  order: number;
 }
 
-/** Packets of one archive object, decompressed and parsed as they stream in, oldest first. */
-class ObjectPackets {
-  private readonly queue: Packet[] = [];
-  private index = 0;
-  private done = false;
-  private readonly chunks: AsyncIterator<Buffer>;
-  private readonly parser: PcapParser;
+const earlier = (a: Head, b: Head) => (a.packet.ns !== b.packet.ns ? a.packet.ns < b.packet.ns : a.order < b.order);
 
-  constructor(stream: Readable, readonly name: string) {
-    this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    this.parser = new PcapParser((buf, start, end, sec, frac, origLen) => {
-      const nsec = this.parser.fileHeader?.nanosecond ? frac : frac * 1000;
-      this.queue.push({ ns: BigInt(sec) * 1_000_000_000n + BigInt(nsec), sec, nsec, data: Buffer.from(buf.subarray(start, end)), origLen });
-    });
-  }
-
-  get header(): PcapFileHeader | undefined {
-    return this.parser.fileHeader;
-  }
-
-  /** The next packet without taking it; undefined at the end of the object. */
-  async peek(): Promise<Packet | undefined> {
-    while (this.index >= this.queue.length && !this.done) {
-      this.queue.length = 0;
-      this.index = 0;
-      const next = await this.chunks.next();
-      if (next.done) {
-        this.done = true;
-        const cut = this.parser.finish();
-        if (cut) throw new Error(`${this.name}: archive object is damaged at byte ${cut.offset}: ${cut.reason}`);
-      } else {
-        this.parser.push(next.value);
-      }
-    }
-    return this.queue[this.index];
-  }
-
-  take(): void {
-    this.index += 1;
-  }
-}
-
-export interface MergeResult {
-  packets: number;
-  bytes: number;
-  linktype: number | undefined;
+/** pcapng interface description: the VNI and outer addresses the object's metadata records. */
+export function describeOrigin(object: SelectedObject, linktype: number): PacketOrigin {
+  const meta = object.info.metadata;
+  const parts = [`source ${object.parsed.source}`];
+  if (meta.vni) parts.push(`VNI ${meta.vni}`);
+  if (meta['outer-sources']) parts.push(`outer ${meta['outer-sources']}`);
+  if (meta.encapsulation) parts.push(`encapsulation ${meta.encapsulation}`);
+  return { source: object.parsed.source, linktype, description: parts.join(', ') };
 }
 
 /**
- * Writes the packets of the selected objects that fall in [fromNs, toNs] into one nanosecond pcap,
- * merged in timestamp order (a k-way merge: each object is already close to time order).
+ * Plans objects a few ahead of need (bounded parallelism) from a time-ordered stream of them.
  */
-export async function mergeToPcap(
-  store: ObjectStore,
-  objects: SelectedObject[],
-  fromNs: bigint,
-  toNs: bigint,
-  outPath: string,
-): Promise<MergeResult> {
-  const sources: ObjectPackets[] = [];
-  for (const { info } of objects) {
-    const codec = codecFromName(info.name);
-    if (!codec) continue;
-    const body = await store.get(info.name);
-    sources.push(new ObjectPackets(body.pipe(createDecompressor(codec)), info.name));
+class PlanQueue {
+  private readonly pending: Array<Promise<ObjectPlan>> = [];
+  private readonly iterator: AsyncIterator<SelectedObject>;
+  private exhausted = false;
+
+  constructor(
+    private readonly ctx: FetchContext,
+    objects: AsyncIterable<SelectedObject>,
+  ) {
+    this.iterator = objects[Symbol.asyncIterator]();
   }
-  const heads = await Promise.all(sources.map((s) => s.peek()));
-  let linktype: number | undefined;
-  for (const source of sources) {
-    const type = source.header?.linktype;
-    if (type === undefined) continue;
-    if (linktype !== undefined && type !== linktype) {
-      throw new Error(
-        `the selected objects hold different link types (${linktype} and ${type} in ${source.name}); choose sources with --source`,
-      );
-    }
-    linktype = type;
-  }
-  const file = createWriteStream(outPath);
-  let pendingDrain = false;
-  const writer = new PcapBlockWriter(linktype ?? 1, 262144, true, (block) => {
-    if (!file.write(block)) pendingDrain = true;
-  });
-  let packets = 0;
-  let bytes = 0;
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i += 1) {
-      const head = heads[i];
-      if (head && (best < 0 || head.ns < heads[best]!.ns)) best = i;
-    }
-    if (best < 0) break;
-    const packet = heads[best]!;
-    if (packet.ns >= fromNs && packet.ns <= toNs) {
-      writer.write(packet.data, 0, packet.data.length, packet.sec, packet.nsec, packet.origLen);
-      packets += 1;
-      bytes += packet.data.length;
-      if (pendingDrain) {
-        pendingDrain = false;
-        await once(file, 'drain');
+
+  private async fill(): Promise<void> {
+    while (!this.exhausted && this.pending.length < PLAN_LOOKAHEAD) {
+      const next = await this.iterator.next();
+      if (next.done) {
+        this.exhausted = true;
+        return;
       }
+      this.ctx.stats.objectsSelected += 1;
+      this.ctx.stats.windowBytes += next.value.info.size;
+      if (next.value.indexName) this.ctx.stats.objectsIndexed += 1;
+      const plan = planObject(this.ctx, next.value);
+      plan.catch(() => undefined);
+      this.pending.push(plan);
     }
-    sources[best]!.take();
-    heads[best] = await sources[best]!.peek();
   }
-  writer.flush();
-  file.end();
-  await once(file, 'finish');
-  return { packets, bytes, linktype };
+
+  /** The first-packet time of the next object without planning past it, or undefined at the end. */
+  async peekFirstNs(): Promise<bigint | undefined> {
+    await this.fill();
+    const next = this.pending[0];
+    if (!next) return undefined;
+    return (await next).object.parsed.firstNs;
+  }
+
+  async take(): Promise<ObjectPlan | undefined> {
+    await this.fill();
+    const next = this.pending.shift();
+    return next ? await next : undefined;
+  }
+}
+
+/**
+ * Merges the matching packets of the window's objects in time order into `output`. An object is
+ * opened only when the merge reaches its first-packet time (objects are planned in that order), so
+ * what is open at once is what overlaps in time, whatever the window's length. Exact duplicates
+ * archived by two sinks (same nanosecond, same bytes) are written once.
+ */
+export async function mergeWindow(ctx: FetchContext, objects: AsyncIterable<SelectedObject>, output: PacketOutput): Promise<number | undefined> {
+  const plans = new PlanQueue(ctx, objects);
+  const heap = new MinHeap<Head>(earlier);
+  let order = 0;
+  let firstLinktype: number | undefined;
+  let sameNs: bigint | undefined;
+  let sameNsPackets: Array<{ sink: string; packet: Packet }> = [];
+
+  const open = async (plan: ObjectPlan) => {
+    const reader = new ObjectReader(ctx, plan);
+    const packet = await reader.next();
+    const linktype = reader.linktype ?? Number(plan.object.info.metadata.linktype ?? 1);
+    firstLinktype ??= linktype;
+    if (packet) heap.push({ packet, reader, origin: describeOrigin(plan.object, linktype), order: order++ });
+  };
+
+  for (;;) {
+    // Open every object that can hold a packet older than the oldest packet in hand.
+    for (;;) {
+      const firstNs = await plans.peekFirstNs();
+      if (firstNs === undefined) break;
+      const top = heap.peek();
+      if (top && firstNs > top.packet.ns) break;
+      const plan = (await plans.take())!;
+      if (plan.index && plan.reads.length === 0) continue; // its index rules it out
+      await open(plan);
+    }
+    const head = heap.pop();
+    if (!head) break;
+    const { packet } = head;
+    const sink = head.reader.plan.object.parsed.sink;
+    if (packet.ns !== sameNs) {
+      sameNs = packet.ns;
+      sameNsPackets = [];
+    }
+    const duplicate = sameNsPackets.some((seen) => seen.sink !== sink && seen.packet.origLen === packet.origLen && seen.packet.data.equals(packet.data));
+    if (duplicate) {
+      ctx.stats.duplicates += 1;
+    } else {
+      sameNsPackets.push({ sink, packet });
+      await output.write(head.origin, packet.ns, packet.data, packet.origLen);
+    }
+    const next = await head.reader.next();
+    if (next) {
+      head.packet = next;
+      if (head.reader.linktype !== undefined && head.reader.linktype !== head.origin.linktype) {
+        head.origin = describeOrigin(head.reader.plan.object, head.reader.linktype);
+      }
+      heap.push(head);
+    }
+  }
+  ctx.stats.packets = output.packets;
+  ctx.stats.bytes = output.bytes;
+  return firstLinktype;
 }

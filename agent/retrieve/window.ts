@@ -36,5 +36,73 @@ export function hoursInWindow(fromNs: bigint, toNs: bigint): string[] {
   return hours;
 }
 
-/** At most this many hours per query: a typo in a year should not list a bucket for a day. */
-export const MAX_WINDOW_HOURS = 24 * 31;
+/**
+ * At most this many hours per query. Memory no longer grows with the window (hours are listed one
+ * at a time and objects opened only when the merge reaches them), so this only stops a typo in a
+ * year from listing a bucket for hours: a quarter of a year.
+ */
+export const MAX_WINDOW_HOURS = 24 * 92;
+
+const UNIT_NS: Record<string, bigint> = { s: NS_PER_SEC, m: 60n * NS_PER_SEC, h: 3600n * NS_PER_SEC, d: 86400n * NS_PER_SEC };
+
+/** "15m", "2h", "90s", "1d" (also "1.5h") as nanoseconds; undefined when it is not a duration. */
+export function parseDuration(text: string): bigint | undefined {
+  const m = /^(\d+(?:\.\d+)?)([smhd])$/.exec(text);
+  if (!m) return undefined;
+  const [whole, frac = ''] = m[1]!.split('.');
+  const unit = UNIT_NS[m[2]!]!;
+  return BigInt(whole!) * unit + (BigInt(frac.padEnd(9, '0').slice(0, 9)) * unit) / NS_PER_SEC;
+}
+
+/** A user's time, also relative to now: "-2h", "-15m", "now". */
+export function parseTimeRelative(text: string, what: string, nowNs: bigint): bigint {
+  if (text === 'now') return nowNs;
+  if (text.startsWith('-')) {
+    const ago = parseDuration(text.slice(1));
+    if (ago === undefined) throw new UsageError(`invalid ${what} "${text}": a relative time is like -15m, -2h, -1d`);
+    return nowNs - ago;
+  }
+  return parseTime(text, what);
+}
+
+export interface Window {
+  fromNs: bigint;
+  toNs: bigint;
+}
+
+/** --from/--to/--last as a window: --last D is [now - D, now]; --to defaults to now. */
+export function resolveWindow(flags: { from?: string; to?: string; last?: string }, nowNs: bigint): Window {
+  if (flags.last !== undefined) {
+    const span = parseDuration(flags.last);
+    if (span === undefined) throw new UsageError(`invalid --last "${flags.last}": use a duration like 15m, 2h, 1d`);
+    if (flags.from !== undefined) throw new UsageError('give --last or --from, not both');
+    const toNs = flags.to !== undefined ? parseTimeRelative(flags.to, '--to', nowNs) : nowNs;
+    return { fromNs: toNs - span, toNs };
+  }
+  if (flags.from === undefined) throw new UsageError('give the window: --from <time> [--to <time>] or --last <duration>');
+  const fromNs = parseTimeRelative(flags.from, '--from', nowNs);
+  const toNs = flags.to !== undefined ? parseTimeRelative(flags.to, '--to', nowNs) : nowNs;
+  if (toNs < fromNs) throw new UsageError(`--to (${flags.to ?? 'now'}) is before --from (${flags.from})`);
+  const hours = Number((toNs - fromNs) / 3_600_000_000_000n) + 1;
+  if (hours > MAX_WINDOW_HOURS) throw new UsageError(`the window spans ${hours} hours; at most ${MAX_WINDOW_HOURS} per query`);
+  return { fromNs, toNs };
+}
+
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** For a person: local time with the zone offset, e.g. "2026-11-21 15:05:00.123 +01:00". */
+export function formatLocal(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const d = new Date(ms);
+  const offset = -d.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const abs = Math.abs(offset);
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}` +
+    `.${pad(d.getMilliseconds(), 3)} ${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
+  );
+}

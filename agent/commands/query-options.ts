@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { FilterSyntaxError, parseFilter } from '../query/filter-parser.js';
+import type { FilterExpr } from '../query/filter-ast.js';
+import { UsageError } from '../usage-error.js';
+import { resolveWindow, nowNs, type Window } from '../retrieve/window.js';
+import type { Selection } from '../retrieve/select.js';
+
+/** Options fetch, flows and coverage share: the store, the window, sources and sinks. */
+export interface WindowFlags {
+  store: string;
+  from?: string;
+  to?: string;
+  last?: string;
+  source: string[];
+  sink: string[];
+  prefix: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function addWindowOptions(command: Command): Command {
+  return command
+    .requiredOption('--store <dir|url>', 'the archive: a directory, file:// or oci:// URL')
+    .option('--from <time>', 'window start: RFC 3339 with zone (2026-11-21T14:05:00Z), epoch seconds, or relative (-2h)')
+    .option('--to <time>', 'window end (inclusive), same forms; default now')
+    .option('--last <duration>', 'the window is the last 15m / 2h / 1d (up to --to)')
+    .option('--source <token>', 'only this source, e.g. vxlan-1234 (repeatable)', collect, [])
+    .option('--sink <id>', 'only objects written by this sink (repeatable)', collect, [])
+    .option('--prefix <prefix>', 'object name prefix used when archiving', 'captures/');
+}
+
+export function windowOf(flags: WindowFlags): Window {
+  return resolveWindow(flags, nowNs());
+}
+
+export function selectionOf(flags: WindowFlags, window: Window): Selection {
+  return { ...window, prefix: flags.prefix, sources: flags.source, sinks: flags.sink };
+}
+
+/** The filter words joined as tcpdump joins them; a syntax error is one line pointing at the token. */
+export function filterOf(words: string[]): FilterExpr | undefined {
+  try {
+    return parseFilter(words.join(' '));
+  } catch (error) {
+    if (error instanceof FilterSyntaxError) throw new UsageError(error.message);
+    throw error;
+  }
+}

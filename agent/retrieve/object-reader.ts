@@ -1,0 +1,149 @@
+import { gunzipSync, zstdDecompressSync } from 'node:zlib';
+import { codecFromName, createDecompressor } from '../archive/compress.js';
+import { PcapParser } from '../pcap/parser.js';
+import { packetMatcher, type PacketMatcher } from '../query/packet-matcher.js';
+import { pcapHeaderFromIndex } from '../query/index-reader.js';
+import { download, type FetchContext, type ObjectPlan } from './plan.js';
+
+export interface Packet {
+  ns: bigint;
+  data: Buffer;
+  origLen: number;
+}
+
+/**
+ * The window's matching packets of one object, oldest first as stored: frame by frame from the
+ * planned ranged reads of an indexed object, or streamed from the whole object without one. A
+ * damaged frame or object is skipped with a warning naming it; the fetch then reports partial.
+ */
+export class ObjectReader {
+  private queue: Packet[] = [];
+  private position = 0;
+  private readIndex = 0;
+  private stream: AsyncIterator<Buffer> | undefined;
+  private parser: PcapParser | undefined;
+  private matcher: PacketMatcher | undefined;
+  private done = false;
+  linktype: number | undefined;
+
+  constructor(
+    private readonly ctx: FetchContext,
+    readonly plan: ObjectPlan,
+  ) {
+    if (plan.index) this.linktype = plan.index.header.pcap.linktype;
+  }
+
+  get name(): string {
+    return this.plan.object.info.name;
+  }
+
+  /** The next packet, or undefined at the end. */
+  async next(): Promise<Packet | undefined> {
+    while (this.position >= this.queue.length) {
+      if (this.done) return undefined;
+      this.queue = [];
+      this.position = 0;
+      if (this.plan.index) await this.readNextRange();
+      else await this.readNextChunk();
+    }
+    return this.queue[this.position++];
+  }
+
+  private keep(buf: Buffer, start: number, end: number, sec: number, frac: number, origLen: number, nanosecond: boolean): void {
+    const ns = BigInt(sec) * 1_000_000_000n + BigInt(nanosecond ? frac : frac * 1000);
+    if (ns < this.ctx.fromNs || ns > this.ctx.toNs) return;
+    if (!this.matcher!(buf, start, end)) return;
+    this.queue.push({ ns, data: Buffer.from(buf.subarray(start, end)), origLen });
+  }
+
+  private damaged(what: string, reason: string): void {
+    this.ctx.stats.damaged += 1;
+    this.ctx.warn(`damaged ${what} skipped: ${reason}`);
+  }
+
+  private async readNextRange(): Promise<void> {
+    const index = this.plan.index!;
+    const read = this.plan.reads[this.readIndex];
+    if (!read) {
+      this.done = true;
+      return;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = this.readIndex === 0 && this.plan.firstRead ? await this.plan.firstRead : await download(this.ctx, this.name, read);
+    } catch (error) {
+      this.readIndex += 1;
+      this.damaged(`${this.name} bytes ${read.start}-${read.end - 1}`, (error as Error).message);
+      return;
+    }
+    this.readIndex += 1;
+    if (this.readIndex === 1) this.ctx.stats.objectsRead += 1;
+    this.matcher ??= packetMatcher(this.ctx.filter, index.header.pcap.linktype);
+    const header = pcapHeaderFromIndex(index.header);
+    for (const frame of read.frames) {
+      const slice = bytes.subarray(frame.offset - read.start, frame.offset - read.start + frame.length);
+      const what = `frame ${frame.i} of ${this.name}`;
+      let raw: Buffer;
+      try {
+        raw = index.header.codec === 'zstd' ? zstdDecompressSync(slice) : gunzipSync(slice);
+      } catch (error) {
+        this.damaged(what, (error as Error).message);
+        continue;
+      }
+      this.ctx.stats.framesRead += 1;
+      const before = this.queue.length;
+      const parser: PcapParser = new PcapParser((buf, start, end, sec, frac, origLen) =>
+        this.keep(buf, start, end, sec, frac, origLen, parser.fileHeader!.nanosecond));
+      try {
+        if (frame.i > 0) parser.push(header);
+        parser.push(raw);
+        const cut = parser.finish();
+        if (cut) {
+          this.damaged(what, `${cut.reason} at byte ${cut.offset}`);
+          this.queue.length = before; // a frame is whole or not at all
+        }
+      } catch (error) {
+        this.queue.length = before;
+        this.damaged(what, (error as Error).message);
+      }
+    }
+  }
+
+  /** No index: stream the whole object through its decompressor. */
+  private async readNextChunk(): Promise<void> {
+    if (!this.stream) {
+      const codec = codecFromName(this.name) ?? 'zstd';
+      const body = await this.ctx.store.get(this.name);
+      body.on('data', (chunk: Buffer) => (this.ctx.stats.downloaded += chunk.length));
+      const decompressor = createDecompressor(codec);
+      body.on('error', (error) => decompressor.destroy(error));
+      this.stream = body.pipe(decompressor)[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      this.ctx.stats.objectsRead += 1;
+      const parser: PcapParser = new PcapParser((buf, start, end, sec, frac, origLen) => {
+        if (!this.matcher) {
+          this.linktype = parser.fileHeader!.linktype;
+          this.matcher = packetMatcher(this.ctx.filter, this.linktype);
+        }
+        this.keep(buf, start, end, sec, frac, origLen, parser.fileHeader!.nanosecond);
+      });
+      this.parser = parser;
+    }
+    try {
+      const next = await this.stream.next();
+      if (next.done) {
+        this.done = true;
+        const cut = this.parser!.finish();
+        if (cut) this.damaged(this.name, `${cut.reason} at byte ${cut.offset}; the packets before it are delivered`);
+      } else {
+        this.parser!.push(next.value);
+        if (this.parser!.cut) {
+          this.done = true;
+          this.damaged(this.name, `${this.parser!.cut.reason} at byte ${this.parser!.cut.offset}; the packets before it are delivered`);
+        }
+      }
+    } catch (error) {
+      this.done = true;
+      this.damaged(this.name, `${(error as Error).message}; the packets before it are delivered`);
+    }
+  }
+}

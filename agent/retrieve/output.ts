@@ -1,0 +1,136 @@
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { UsageError } from '../usage-error.js';
+import { AGENT_VERSION } from '../version.js';
+import { pcapGlobalHeader } from '../pcap/writer.js';
+import { enhancedPacketBlock, interfaceDescriptionBlock, sectionHeaderBlock } from '../pcap/pcapng-writer.js';
+
+export type OutputFormat = 'pcap' | 'pcapng';
+
+/** Where a packet came from, for pcapng's one interface per source. */
+export interface PacketOrigin {
+  source: string;
+  linktype: number;
+  description: string;
+}
+
+/** The format a user asked for: --format wins, else a .pcapng suffix, else classic pcap. */
+export function outputFormat(flag: string | undefined, path: string | undefined): OutputFormat {
+  if (flag !== undefined) {
+    if (flag !== 'pcap' && flag !== 'pcapng') throw new UsageError(`--format must be pcap or pcapng (got "${flag}")`);
+    return flag;
+  }
+  return path?.toLowerCase().endsWith('.pcapng') ? 'pcapng' : 'pcap';
+}
+
+const SNAPLEN = 262144;
+const FLUSH_AT = 1024 * 1024;
+
+/**
+ * Packets out, to a file or stdout, in classic pcap (nanosecond, one link type) or pcapng (one
+ * interface per source and link type). The file is opened when this is made, before any download,
+ * so an unwritable path fails first. Writes are batched and wait for the stream to drain.
+ */
+export class PacketOutput {
+  private readonly stream: Writable;
+  private readonly ownStream: WriteStream | undefined;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private started = false;
+  private linktype: number | undefined;
+  private readonly interfaces = new Map<string, number>();
+  packets = 0;
+  bytes = 0;
+
+  constructor(
+    readonly path: string,
+    readonly format: OutputFormat,
+  ) {
+    if (path === '-') {
+      this.stream = process.stdout;
+      this.ownStream = undefined;
+    } else {
+      let fd: number;
+      try {
+        fd = openSync(path, 'w');
+      } catch (error) {
+        throw new UsageError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+      this.ownStream = createWriteStream(path, { fd });
+      this.stream = this.ownStream;
+    }
+  }
+
+  /** Classic pcap holds one link type; a second one is an error the user can fix. */
+  private start(linktype: number): void {
+    this.started = true;
+    this.linktype = linktype;
+    this.push(this.format === 'pcap' ? pcapGlobalHeader(linktype, SNAPLEN, true) : sectionHeaderBlock(`vtap-archiver ${AGENT_VERSION}`));
+  }
+
+  async write(origin: PacketOrigin, ns: bigint, data: Buffer, origLen: number): Promise<void> {
+    if (!this.started) this.start(origin.linktype);
+    if (this.format === 'pcap') {
+      if (origin.linktype !== this.linktype) {
+        throw new UsageError(
+          `the packets of the window have different link types (${this.linktype} and ${origin.linktype} from ${origin.source}): use --format pcapng or choose sources with --source`,
+        );
+      }
+      const head = Buffer.alloc(16);
+      head.writeUInt32LE(Number(ns / 1_000_000_000n), 0);
+      head.writeUInt32LE(Number(ns % 1_000_000_000n), 4);
+      head.writeUInt32LE(data.length, 8);
+      head.writeUInt32LE(origLen, 12);
+      this.push(head);
+      this.push(data);
+    } else {
+      const key = `${origin.source}\u0000${origin.linktype}`;
+      let id = this.interfaces.get(key);
+      if (id === undefined) {
+        id = this.interfaces.size;
+        this.interfaces.set(key, id);
+        this.push(interfaceDescriptionBlock({ linktype: origin.linktype, snaplen: SNAPLEN, name: origin.source, description: origin.description }));
+      }
+      this.push(enhancedPacketBlock(id, ns, data, origLen));
+    }
+    this.packets += 1;
+    this.bytes += data.length;
+    if (this.pendingBytes >= FLUSH_AT) await this.flush();
+  }
+
+  private push(buf: Buffer): void {
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const chunk = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+  }
+
+  /** Ends the output; with no packet at all it is still a valid, empty capture. */
+  async close(fallbackLinktype: number): Promise<void> {
+    if (!this.started) this.start(fallbackLinktype);
+    await this.flush();
+    if (this.ownStream) {
+      this.ownStream.end();
+      await once(this.ownStream, 'finish');
+    }
+  }
+
+  /** Gives up on a file output (nothing useful was written). */
+  abandon(): void {
+    if (this.ownStream && !this.ownStream.closed) {
+      try {
+        this.ownStream.destroy();
+      } catch {
+        /* already closed */
+      }
+    }
+  }
+}
+

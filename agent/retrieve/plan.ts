@@ -1,0 +1,133 @@
+import { buffer } from 'node:stream/consumers';
+import type { FilterExpr } from '../query/filter-ast.js';
+import { classMayMatch, F, flowMayMatch, summaryMayMatch } from '../query/index-matcher.js';
+import { readIndex, type FrameEntry, type ObjectIndex } from '../query/index-reader.js';
+import type { ObjectStore } from '../store/store.js';
+import type { SelectedObject } from './select.js';
+
+/** What one fetch shares: the store, the question, the counters and where warnings go. */
+export interface FetchContext {
+  store: ObjectStore;
+  filter: FilterExpr | undefined;
+  fromNs: bigint;
+  toNs: bigint;
+  stats: FetchStats;
+  warn(message: string): void;
+}
+
+export interface FetchStats {
+  objectsSelected: number;
+  objectsRead: number;
+  objectsIndexed: number;
+  framesRead: number;
+  /** Compressed bytes of the window's objects. */
+  windowBytes: number;
+  /** Bytes actually downloaded: indexes, frame ranges, whole objects. */
+  downloaded: number;
+  packets: number;
+  bytes: number;
+  duplicates: number;
+  damaged: number;
+}
+
+export function emptyStats(): FetchStats {
+  return { objectsSelected: 0, objectsRead: 0, objectsIndexed: 0, framesRead: 0, windowBytes: 0, downloaded: 0, packets: 0, bytes: 0, duplicates: 0, damaged: 0 };
+}
+
+/** A run of adjacent frames fetched with one ranged GET: [start, end) of the object's bytes. */
+export interface FrameRead {
+  start: number;
+  end: number;
+  frames: FrameEntry[];
+}
+
+export interface ObjectPlan {
+  object: SelectedObject;
+  /** Undefined: no usable index, read the object in full. */
+  index?: ObjectIndex;
+  reads: FrameRead[];
+  /** The first read, started ahead of time so the merge rarely waits for the network. */
+  firstRead?: Promise<Buffer>;
+}
+
+/** One GET asks for at most this much: the merge holds one read per open object. */
+export const MAX_READ_BYTES = 4 * 1024 * 1024;
+
+/** Downloads an object's bytes [start, end) (or all of it) into memory, counting them. */
+export async function download(ctx: FetchContext, name: string, range?: { start: number; end: number }): Promise<Buffer> {
+  const body = await ctx.store.get(name, range ? { start: range.start, end: range.end - 1 } : undefined);
+  const bytes = await buffer(body);
+  ctx.stats.downloaded += bytes.length;
+  return bytes;
+}
+
+/** Reads and parses an object's index; undefined when it has none or it cannot be used (warned). */
+export async function loadIndex(ctx: FetchContext, object: SelectedObject): Promise<ObjectIndex | undefined> {
+  if (!object.indexName) return undefined;
+  try {
+    const index = readIndex(await download(ctx, object.indexName), object.indexName);
+    if (!index) return undefined; // a version we do not know: read in full
+    if (index.header.size !== object.info.size) {
+      ctx.warn(`index ${object.indexName} describes ${index.header.size} bytes but the object has ${object.info.size}: reading it in full`);
+      return undefined;
+    }
+    return index;
+  } catch (error) {
+    ctx.warn(`${(error as Error).message}: reading ${object.info.name} in full`);
+    return undefined;
+  }
+}
+
+/** The frames of an indexed object that overlap the window and whose entries may match the filter. */
+export function framesToRead(ctx: Pick<FetchContext, 'filter' | 'fromNs' | 'toNs'>, index: ObjectIndex): FrameEntry[] {
+  const { filter, fromNs, toNs } = ctx;
+  const linktype = index.header.pcap.linktype;
+  const inWindow = (first: bigint, last: bigint) => last >= fromNs && first <= toNs;
+  let wanted: (frame: FrameEntry) => boolean;
+  if (!filter) {
+    wanted = () => true;
+  } else if (index.header.flowDetail === 'summary') {
+    wanted = (frame) => !frame.summary || summaryMayMatch(filter, linktype, frame.summary) !== F;
+  } else {
+    const marked = new Set<number>();
+    const mark = (ranges: Array<[number, number]>) => {
+      for (const [a, b] of ranges) for (let i = a; i <= b; i += 1) marked.add(i);
+    };
+    for (const flow of index.flows) {
+      if (inWindow(flow.firstNs, flow.lastNs) && flowMayMatch(filter, linktype, flow) !== F) mark(flow.frames);
+    }
+    for (const entry of index.classes) {
+      if (inWindow(entry.firstNs, entry.lastNs) && classMayMatch(filter, linktype, entry) !== F) mark(entry.frames);
+    }
+    wanted = (frame) => marked.has(frame.i);
+  }
+  return index.frames.filter((frame) => inWindow(frame.firstNs, frame.lastNs) && wanted(frame));
+}
+
+/** Adjacent frames become one read, up to MAX_READ_BYTES. */
+export function groupReads(frames: FrameEntry[]): FrameRead[] {
+  const reads: FrameRead[] = [];
+  for (const frame of frames) {
+    const last = reads[reads.length - 1];
+    if (last && last.end === frame.offset && frame.offset + frame.length - last.start <= MAX_READ_BYTES) {
+      last.end = frame.offset + frame.length;
+      last.frames.push(frame);
+    } else {
+      reads.push({ start: frame.offset, end: frame.offset + frame.length, frames: [frame] });
+    }
+  }
+  return reads;
+}
+
+export async function planObject(ctx: FetchContext, object: SelectedObject): Promise<ObjectPlan> {
+  const index = await loadIndex(ctx, object);
+  if (!index) return { object, reads: [] };
+  const reads = groupReads(framesToRead(ctx, index));
+  const plan: ObjectPlan = { object, index, reads };
+  const first = reads[0];
+  if (first) {
+    plan.firstRead = download(ctx, object.info.name, first);
+    plan.firstRead.catch(() => undefined); // handled when the merge awaits it
+  }
+  return plan;
+}

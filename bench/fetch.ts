@@ -1,0 +1,159 @@
+// `npm run bench -- fetch`: one host's packets out of a day-long archive, against what a user does
+// without the index: download the window's objects and `tcpdump -r ... 'host X'`.
+// The archive (24 h x 4 sources of synthetic traffic, one host in about 1% of the packets, in bursts
+// as a session would be) is built with the TEST-ONLY index fixture (test/support/index-fixture.ts),
+// which stands in for the issue 11 writer until it is merged; it is put in a local directory store
+// and in the OCI stand-in. Each fetch runs the built CLI in its own process under /usr/bin/time.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { LocalDirectoryStore } from '../agent/store/local.js';
+import { OciObjectStore } from '../agent/store/oci/index.js';
+import { buffer } from 'node:stream/consumers';
+import type { ObjectStore } from '../agent/store/store.js';
+import { selectObjects } from '../agent/retrieve/select.js';
+import { putFixtureObject } from '../test/support/index-fixture.js';
+import { syntheticRecords, TARGET_HOST } from '../test/support/synthetic-traffic.js';
+import { makeApiKey, startStandin } from '../test/support/oci-standin/index.js';
+
+const execFileP = promisify(execFile);
+const CLI = fileURLToPath(new URL('../../bin/vtap-archiver.js', import.meta.url));
+
+const HOURS = Number(process.env.BENCH_FETCH_HOURS ?? 24);
+const SOURCES = 4;
+const PPS = Number(process.env.BENCH_FETCH_PPS ?? 4);
+const ROTATE_SEC = 600;
+/**
+ * Frames scaled to the bench's low packet rate: the writer's ~1 MiB frame is under a second of a
+ * busy sink's traffic; here 32 KiB is about 25 s of one source.
+ */
+const FRAME_BYTES = 32 * 1024;
+const DAY_START = 1_795_132_800; // 2026-11-20T00:00:00Z
+const NS = 1_000_000_000n;
+const MB = 1e6;
+
+interface Run {
+  seconds: number;
+  peakMb: number;
+  stderr: string;
+}
+
+/** Runs a command under /usr/bin/time -f %M (peak RSS in KiB). */
+async function timed(args: string[]): Promise<Run> {
+  const started = process.hrtime.bigint();
+  const child = spawn('/usr/bin/time', ['-f', 'PEAK_KB %M', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0 && code !== 1) throw new Error(`${args.join(' ')} failed (${code}): ${stderr}`);
+  const peak = /PEAK_KB (\d+)/.exec(stderr);
+  return { seconds, peakMb: peak ? Number(peak[1]) / 1024 : NaN, stderr };
+}
+
+async function buildArchive(stores: ObjectStore[], workDir: string): Promise<{ objects: number; bytes: number; targetTimes: bigint[] }> {
+  let objects = 0;
+  const targetTimes: bigint[] = [];
+  const target = Buffer.from(TARGET_HOST.split('.').map(Number));
+  const perObject = PPS * ROTATE_SEC;
+  for (let s = 0; s < SOURCES; s += 1) {
+    for (let o = 0; o < (HOURS * 3600) / ROTATE_SEC; o += 1) {
+      const startNs = BigInt(DAY_START + o * ROTATE_SEC) * NS;
+      const records = syntheticRecords({
+        startNs, stepNs: NS / BigInt(PPS), count: perObject, nsOffset: BigInt(s + 1), seed: 1000 * s + o + 1,
+        targetShare: 0.01, burstPackets: 100, burstDensity: 0.9, firstIndex: o * perObject, phase: 7919 * (s + 1), flows: 100, randomPayload: true,
+      }).filter((r) => r.ns < startNs + BigInt(ROTATE_SEC) * NS); // never across a rotation (or hour) boundary
+      for (const r of records) if (r.data.subarray(26, 30).equals(target) || r.data.subarray(30, 34).equals(target)) targetTimes.push(r.ns);
+      for (const store of stores) await putFixtureObject(store, workDir, records, { source: `vxlan-${1001 + s}`, sink: 'bench', linktype: 1, frameBytes: FRAME_BYTES });
+      objects += 1;
+    }
+  }
+  const all = await selectObjects(stores[0]!, { fromNs: BigInt(DAY_START) * NS, toNs: BigInt(DAY_START + HOURS * 3600) * NS, prefix: 'captures/', sources: [], sinks: [] });
+  return { objects, bytes: all.reduce((sum, o) => sum + o.info.size, 0), targetTimes: targetTimes.sort((a, b) => (a < b ? -1 : 1)) };
+}
+
+/** The user's way today: download every object of the window, decompress, tcpdump 'host X'. */
+async function baseline(store: ObjectStore, fromNs: bigint, toNs: bigint, dir: string): Promise<{ seconds: number; packets: number; bytes: number }> {
+  const started = process.hrtime.bigint();
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const objects = await selectObjects(store, { fromNs, toNs, prefix: 'captures/', sources: [], sinks: [] });
+  let bytes = 0;
+  let packets = 0;
+  for (const [i, object] of objects.entries()) {
+    const file = join(dir, `${i}.pcap.zst`);
+    const body = await buffer(await store.get(object.info.name));
+    bytes += body.length;
+    await writeFile(file, body);
+    const pcap = join(dir, `${i}.pcap`);
+    await execFileP('zstd', ['-q', '-d', '-f', file, '-o', pcap]);
+    const { stdout } = await execFileP('sh', ['-c', `tcpdump -r ${pcap} -w - 'host ${TARGET_HOST}' 2>/dev/null | tcpdump -r - 2>/dev/null | wc -l`]);
+    packets += Number(stdout.trim());
+  }
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, packets, bytes };
+}
+
+function iso(ns: bigint): string {
+  return new Date(Number(ns / 1_000_000n)).toISOString();
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-fetch-'));
+  const standin = await startStandin({ buckets: ['bench'] });
+  try {
+    const key = makeApiKey();
+    standin.addApiKey(key);
+    const keyFile = join(dir, 'key.pem');
+    await writeFile(keyFile, key.privateKeyPem, { mode: 0o600 });
+    const configFile = join(dir, 'oci-config');
+    await writeFile(configFile, `[DEFAULT]\nuser=${key.user}\nfingerprint=${key.fingerprint}\ntenancy=${key.tenancy}\nregion=${standin.region}\nkey_file=${keyFile}\n`);
+    const oci = await OciObjectStore.open({ bucket: 'bench', auth: { kind: 'config-file', configFile }, endpoint: standin.url });
+    const localDir = join(dir, 'store');
+    const local = new LocalDirectoryStore(localDir);
+    const t0 = Date.now();
+    const built = await buildArchive([local, oci], dir);
+    console.log(
+      `archive: ${HOURS} h x ${SOURCES} sources, ${PPS} pkt/s each, ${built.objects} objects (${ROTATE_SEC} s rotation, ${FRAME_BYTES / 1024} KiB frames), ` +
+        `${(built.bytes / MB).toFixed(1)} MB, host ${TARGET_HOST} in ${built.targetTimes.length} packets; built in ${((Date.now() - t0) / 1000).toFixed(0)} s; load ${loadavg()[0]!.toFixed(2)}`,
+    );
+    const ociUrl = `oci://-/bench?auth=config-file&config=${encodeURIComponent(configFile)}&endpoint=${encodeURIComponent(standin.url)}`;
+    // Windows around the host's traffic, on rotation boundaries (so the baseline's whole objects hold
+    // exactly the window): the 10 minutes of a burst, the hour that holds it, the day.
+    const burst = built.targetTimes[Math.floor(built.targetTimes.length / 3)]!;
+    const hourStart = (burst / NS / 3600n) * 3600n * NS;
+    const slotStart = (burst / NS / BigInt(ROTATE_SEC)) * BigInt(ROTATE_SEC) * NS;
+    const windows: Array<[string, bigint, bigint]> = [
+      ['10 min', slotStart, slotStart + BigInt(ROTATE_SEC) * NS - 1n],
+      ['1 h', hourStart, hourStart + 3600n * NS - 1n],
+      ...(HOURS >= 24 ? [['24 h', BigInt(DAY_START) * NS, BigInt(DAY_START + 24 * 3600) * NS - 1n] as [string, bigint, bigint]] : []),
+    ];
+    console.log('store   window  packets  read/window-bytes  wall s  peak MB  baseline s  x faster');
+    for (const [storeName, url, store] of [['local', localDir, local], ['oci', ociUrl, oci]] as const) {
+      for (const [label, fromNs, toNs] of windows) {
+        const out = join(dir, 'out.pcap');
+        const run = await timed([process.execPath, CLI, 'fetch', '--store', url, '--from', iso(fromNs), '--to', iso(toNs), '-o', out, 'host', TARGET_HOST]);
+        const summary = /^(\d+) packets .*downloaded ([\d.]+) MB of ([\d.]+) MB in the window \(([\d.]+)%\)/m.exec(run.stderr);
+        const base = label === '24 h' ? undefined : await baseline(store, fromNs, toNs, join(dir, 'baseline'));
+        if (base && summary && Number(summary[1]) !== base.packets) {
+          throw new Error(`${storeName} ${label}: fetch gave ${summary[1]} packets, tcpdump ${base.packets}`);
+        }
+        console.log(
+          `${storeName.padEnd(6)}  ${label.padEnd(6)}  ${(summary?.[1] ?? '?').padStart(7)}  ` +
+            `${`${summary?.[2] ?? '?'} / ${summary?.[3] ?? '?'} MB = ${summary?.[4] ?? '?'}%`.padStart(17)}  ${run.seconds.toFixed(2).padStart(6)}  ` +
+            `${run.peakMb.toFixed(0).padStart(7)}  ${base ? base.seconds.toFixed(2).padStart(10) : '         -'}  ${base ? (base.seconds / run.seconds).toFixed(1).padStart(8) : '       -'}`,
+        );
+      }
+    }
+  } finally {
+    await standin.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench fetch: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exit(1);
+});
