@@ -36,6 +36,8 @@ export class CompressedFileWriter {
   private readonly compressor: Transform;
   private readonly tap = new HashTap();
   private readonly done: Promise<void>;
+  /** Settles once the compressor has taken in the last block written (see finish()). */
+  private lastWrite: Promise<void> = Promise.resolve();
 
   constructor(dir: string, codec: Codec, level?: number) {
     this.tempPath = join(dir, `.pack-${randomBytes(6).toString('hex')}.tmp`);
@@ -51,10 +53,14 @@ export class CompressedFileWriter {
    * the segmented gzip keeps segments in flight past that point, so its blocks are never released.
    */
   write(block: Buffer, release?: () => void): boolean {
-    if (!release || this.compressor instanceof SegmentedGzip) return this.compressor.write(block);
-    return this.compressor.write(block, (error) => {
-      if (!error) release();
+    let accepted!: boolean;
+    this.lastWrite = new Promise<void>((resolve) => {
+      accepted = this.compressor.write(block, (error) => {
+        if (!error && release && !(this.compressor instanceof SegmentedGzip)) release();
+        resolve();
+      });
     });
+    return accepted;
   }
 
   get needsDrain(): boolean {
@@ -66,6 +72,9 @@ export class CompressedFileWriter {
   }
 
   async finish(): Promise<CompressedFile> {
+    // Node's zstd stream, ended while writes are still queued, ends the frame with the last write
+    // and then emits a second, empty 13-byte frame; tshark 4.0 reports such a file as damaged.
+    await this.lastWrite;
     this.compressor.end();
     await this.done;
     await fsyncFile(this.tempPath);
