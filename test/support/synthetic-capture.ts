@@ -122,7 +122,7 @@ export function pcapOf(frames: TimedFrame[]): Buffer {
   header.writeUInt16LE(4, 6);
   header.writeUInt32LE(262144, 16);
   header.writeUInt32LE(1, 20);
-  const parts = [header];
+  const parts: Buffer[] = [header];
   for (const { ns, frame } of frames) {
     const record = Buffer.alloc(16);
     record.writeUInt32LE(Number(ns / 1_000_000_000n), 0);
