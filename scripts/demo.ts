@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { isIndexName } from '../agent/index/format.js';
 import { readPcapFile } from '../agent/pcap/reader.js';
 import { LocalDirectoryStore } from '../agent/store/local.js';
 import { cleanupOnSignals, isRoot } from './lab/netns.js';
@@ -144,6 +145,7 @@ export async function readArchive(archiveDir: string, withFrames: boolean): Prom
   const store = new LocalDirectoryStore(archiveDir);
   const objects: ArchivedObject[] = [];
   for await (const info of store.list()) {
+    if (isIndexName(info.name)) continue; // an object's index, not an object
     const m = info.metadata;
     const object: ArchivedObject = {
       name: info.name,

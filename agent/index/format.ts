@@ -12,6 +12,11 @@ export const INDEX_VERSION = 1;
 export const INDEX_SUFFIX = '.idx.zst';
 export const INDEX_CONTENT_TYPE = 'application/zstd';
 
+/** True for an index's name (or file name): "<object>.idx.zst". */
+export function isIndexName(name: string): boolean {
+  return name.endsWith(INDEX_SUFFIX);
+}
+
 /** The index's object name for an archive object's name. */
 export function indexName(objectName: string): string {
   return `${objectName}${INDEX_SUFFIX}`;
