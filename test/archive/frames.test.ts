@@ -15,7 +15,8 @@ import type { Codec, PackedObject } from '../../agent/archive/types.js';
 import { decodeIndexLines, type ArchiveIndex } from '../../agent/index/format.js';
 import { walkFrames } from '../support/frame-walker.js';
 import { mixedCapture, writeCapture } from '../support/synthetic-capture.js';
-import { count, countCurrent, currentTsharkMissing, fields } from '../support/tshark.js';
+import { frameOfPacket, indexTallies, tsharkTallies } from '../support/index-truth.js';
+import { count, countCurrent, currentTsharkMissing } from '../support/tshark.js';
 
 const execFileP = promisify(execFile);
 
@@ -156,44 +157,8 @@ describe('the index of the mixed capture', () => {
     expect(index.index.flowDetail).toBe('flows');
     const pcap = join(dir, 'mixed-out.pcap');
     await writeFile(pcap, (await execFileP('zstd', ['-dc', object.filePath], { encoding: 'buffer', maxBuffer: 256 << 20 })).stdout);
-    const names = ['frame.time_epoch', 'frame.cap_len', 'frame.protocols', 'vlan.id', 'ip.src', 'ip.dst', 'ip.proto', 'ip.frag_offset', 'ipv6.src', 'ipv6.dst', 'ipv6.nxt', 'tcp.srcport', 'tcp.dstport', 'udp.srcport', 'udp.dstport', 'ieee8021ad.id'];
-    const rows = await fields(pcap, names);
-    // Packet number -> frame number, from the index's per-frame packet counts.
-    const frameOf: number[] = [];
-    index.frames.forEach((f) => { for (let i = 0; i < f.packets; i += 1) frameOf.push(f.i); });
-    const expected = new Map<string, { packets: number; bytes: number; first: string; last: string; frames: Set<number> }>();
-    rows.forEach((row, n) => {
-      const [time, capLen, protocols, dot1q, src4, dst4, proto4, frag, src6, dst6, nxt6, tsp, tdp, usp, udp, dot1ad] = row as string[];
-      // The outermost tag names the VLAN: tshark calls an 802.1ad (0x88a8) tag ieee8021ad.
-      const vlan = dot1ad || dot1q;
-      let key: string;
-      if (src4 || src6) {
-        const v = src4 ? 4 : 6;
-        const proto = Number(src4 ? proto4 : nxt6);
-        const nonFirstFragment = Number(frag || 0) > 0;
-        const sport = nonFirstFragment ? 0 : Number(tsp || usp || 0);
-        const dport = nonFirstFragment ? 0 : Number(tdp || udp || 0);
-        key = `flow ${v} ${src4 || src6} ${dst4 || dst6} ${proto} ${sport} ${dport} ${vlan || '-'}`;
-      } else {
-        key = `class ${protocols!.includes(':arp') ? 'arp' : protocols!.includes(':lldp') ? 'ethertype-0x88cc' : '?'} ${vlan || '-'}`;
-      }
-      const ns = (BigInt(time!.split('.')[0]!) * 1_000_000_000n + BigInt(time!.split('.')[1]!.padEnd(9, '0'))).toString();
-      const e = expected.get(key) ?? { packets: 0, bytes: 0, first: ns, last: ns, frames: new Set<number>() };
-      e.packets += 1;
-      e.bytes += Number(capLen);
-      if (BigInt(ns) < BigInt(e.first)) e.first = ns;
-      if (BigInt(ns) > BigInt(e.last)) e.last = ns;
-      e.frames.add(frameOf[n]!);
-      expected.set(key, e);
-    });
-    const expand = (ranges: Array<[number, number]>) => ranges.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i));
-    const actual = new Map<string, { packets: number; bytes: number; first: string; last: string; frames: Set<number> }>();
-    for (const f of index.flows) {
-      actual.set(`flow ${f.v} ${f.src} ${f.dst} ${f.proto} ${f.sport} ${f.dport} ${f.vlan ?? '-'}`, { packets: f.packets, bytes: f.bytes, first: f.firstNs, last: f.lastNs, frames: new Set(expand(f.frames)) });
-    }
-    for (const c of index.classes) {
-      actual.set(`class ${c.class} ${c.vlan ?? '-'}`, { packets: c.packets, bytes: c.bytes, first: c.firstNs, last: c.lastNs, frames: new Set(expand(c.frames)) });
-    }
+    const expected = await tsharkTallies(pcap, frameOfPacket(index));
+    const actual = indexTallies(index);
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [key, e] of expected) expect(actual.get(key), key).toEqual(e);
     // The capture has them all: v4 and v6, 802.1Q and QinQ, ICMP, a non-first fragment, ARP and LLDP.
