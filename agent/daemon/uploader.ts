@@ -3,6 +3,7 @@
  * has confirmed it: put() answers with the size, then head() must show the same size and sha256.
  * A failing store is retried with exponential back-off and full jitter; the backlog simply waits.
  */
+import { existsSync } from 'node:fs';
 import { ObjectConflictError, StoreConfigurationError, StoreError } from '../store/errors.js';
 import type { ObjectStore } from '../store/store.js';
 import type { Logger } from './logger.js';
@@ -157,6 +158,11 @@ export class Uploader {
    * object itself is stored and stays valid, and readers fall back to reading it in full.
    */
   private async uploadIndex(entry: OutboxEntry, index: OutboxIndex): Promise<void> {
+    if (!existsSync(index.path)) {
+      // Deleted by hand: the object is valid without its index (readers then read it in full).
+      this.report(`index ${index.name} is missing from the outbox; object ${entry.name} stored without it`, 'warn');
+      return;
+    }
     try {
       await this.store.put(indexPutRequest({ ...index, filePath: index.path }, entry));
     } catch (error) {
