@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
-import { constants, createGunzip, createZstdDecompress, zstdCompress } from 'node:zlib';
-import type { Transform } from 'node:stream';
+import { constants, createGunzip, zstdCompress } from 'node:zlib';
+import type { Duplex } from 'node:stream';
+import { createMultiFrameZstdDecompress } from './zstd-frames.js';
 import { FramedCompressor, type FramedCompressorOptions } from './framed-compressor.js';
 import { SegmentedGzip } from './segmented-gzip.js';
 import type { Codec } from './types.js';
@@ -54,8 +55,12 @@ export function createCompressor(codec: Codec, level: number = DEFAULT_LEVEL[cod
   return new FramedCompressor(zstdFrame(level), framing);
 }
 
-export function createDecompressor(codec: Codec): Transform {
-  return codec === 'gzip' ? createGunzip({ chunkSize: OUTPUT_CHUNK }) : createZstdDecompress({ chunkSize: OUTPUT_CHUNK });
+/**
+ * Decompresses a whole object: every gzip member (node:zlib's gunzip reads concatenated members)
+ * or every zstd frame (node:zlib's zstd stops after the first; see zstd-frames.ts).
+ */
+export function createDecompressor(codec: Codec): Duplex {
+  return codec === 'gzip' ? createGunzip({ chunkSize: OUTPUT_CHUNK }) : createMultiFrameZstdDecompress(OUTPUT_CHUNK);
 }
 
 /** The codec of an archive object, from its name's extension. */

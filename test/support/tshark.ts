@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { copyFile, open, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { createDecompressor } from '../../agent/archive/compress.js';
 import { promisify } from 'node:util';
 import { spawn } from 'node:child_process';
 
@@ -145,7 +145,8 @@ export async function decompressWithCli(file: string, out: string): Promise<void
 
 /** Decompresses with node:zlib (for when the CLI tools are not the point). */
 export async function decompressWithZlib(file: string, out: string): Promise<void> {
-  const inflater = file.endsWith('.zst') ? createZstdDecompress() : createGunzip();
+  // Not node:zlib's zstd stream itself: it stops after an object's first frame.
+  const inflater = createDecompressor(file.endsWith('.zst') ? 'zstd' : 'gzip');
   await pipeline(createReadStream(file), inflater, createWriteStream(out));
 }
 
