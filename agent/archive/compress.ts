@@ -1,5 +1,5 @@
-import { promisify } from 'node:util';
-import { constants, createGunzip, zstdCompress } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
+import { compressOnWorker } from './frame-workers.js';
 import type { Duplex } from 'node:stream';
 import { createMultiFrameZstdDecompress } from './zstd-frames.js';
 import { FramedCompressor, type FramedCompressorOptions } from './framed-compressor.js';
@@ -30,15 +30,9 @@ const OUTPUT_CHUNK = 1024 * 1024;
 /** Lets the reader run a few blocks ahead of the compressor (which works on the thread pool). */
 const INPUT_HIGH_WATER_MARK = 8 * 1024 * 1024;
 
-const zstdCompressAsync = promisify(zstdCompress);
-
-/** One block -> one zstd frame, with its content size (so `zstd -l` shows it) and a checksum. */
+/** One block -> one zstd frame (on a worker thread), with its content size (`zstd -l` shows it) and a checksum. */
 export function zstdFrame(level: number): (block: Buffer) => Promise<Buffer[]> {
-  const params = { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 1 };
-  return async (block) => [
-    // chunkSize above zstd's bound for the block: the frame comes back in one buffer, not in 16 KiB pieces.
-    await zstdCompressAsync(block, { params, pledgedSrcSize: block.length, chunkSize: block.length + (block.length >> 7) + 1024 }),
-  ];
+  return async (block) => [(await compressOnWorker({ codec: 'zstd', level, data: block })).frame];
 }
 
 /**

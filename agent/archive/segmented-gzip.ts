@@ -1,9 +1,7 @@
-import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw } from 'node:zlib';
+import { crc32 } from 'node:zlib';
 import { looksIncompressible } from './entropy.js';
+import { compressOnWorker } from './frame-workers.js';
 import { FramedCompressor, type FramedCompressorOptions } from './framed-compressor.js';
-
-const deflateRawAsync = promisify(deflateRaw);
 
 /** Fixed gzip header (RFC 1952): deflate, no name, mtime 0 and Unix, so equal input gives equal bytes. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
@@ -41,19 +39,17 @@ export class SegmentedGzip extends FramedCompressor {
         this.stats.storedSegments += 1;
         return Promise.resolve(gzipMember(segment, storedBlocks(segment)));
       }
-      // memLevel 9: the largest hash table, measured ~20% faster than the default 8 at the same size.
-      // chunkSize: a segment's output in one piece rather than in 16 KiB pieces concatenated after.
-      return deflateRawAsync(segment, { level: options.level, memLevel: 9, chunkSize: segment.length + 1024, finishFlush: constants.Z_FINISH }).then(
-        (deflated) => gzipMember(segment, deflated),
-      );
+      // On a worker (frame-workers.ts): deflate with memLevel 9, the largest hash table, measured
+      // ~20% faster than the default 8 at the same size; the CRC-32 is computed there too.
+      return compressOnWorker({ codec: 'deflate', level: options.level, data: segment }).then(({ frame, crc }) => gzipMember(segment, frame, crc));
     }, options);
   }
 }
 
 /** Header + a complete raw deflate stream + CRC32 and ISIZE of the segment (pieces, not copied together). */
-function gzipMember(segment: Buffer, deflated: Buffer): Buffer[] {
+function gzipMember(segment: Buffer, deflated: Buffer, crc = crc32(segment)): Buffer[] {
   const trailer = Buffer.allocUnsafe(8);
-  trailer.writeUInt32LE(crc32(segment) >>> 0, 0);
+  trailer.writeUInt32LE(crc >>> 0, 0);
   trailer.writeUInt32LE(segment.length % 2 ** 32, 4);
   return [GZIP_HEADER, deflated, trailer];
 }
