@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { createDecompressor } from '../agent/archive/compress.js';
+import { isIndexName } from '../agent/index/format.js';
 import { readPcapFile } from '../agent/pcap/reader.js';
 import { LocalDirectoryStore } from '../agent/store/local.js';
 import { cleanupOnSignals, isRoot } from './lab/netns.js';
@@ -144,6 +145,7 @@ export async function readArchive(archiveDir: string, withFrames: boolean): Prom
   const store = new LocalDirectoryStore(archiveDir);
   const objects: ArchivedObject[] = [];
   for await (const info of store.list()) {
+    if (isIndexName(info.name)) continue; // an object's index, not an object
     const m = info.metadata;
     const object: ArchivedObject = {
       name: info.name,
@@ -155,7 +157,7 @@ export async function readArchive(archiveDir: string, withFrames: boolean): Prom
     };
     if (withFrames) {
       const plain = join(tmpdir(), `vtap-demo-${process.pid}-${objects.length}.pcap`);
-      await pipeline(await store.get(info.name), info.name.endsWith('.zst') ? createZstdDecompress() : createGunzip(), createWriteStream(plain));
+      await pipeline(await store.get(info.name), createDecompressor(info.name.endsWith('.zst') ? 'zstd' : 'gzip'), createWriteStream(plain));
       const frames: string[] = [];
       await readPcapFile(plain, (data, start, end) => frames.push(data.toString('hex', start, end)));
       await rm(plain, { force: true });

@@ -16,3 +16,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# A current tshark (Debian 13, Wireshark 4.4) in a chroot: the tests open multi-frame zstd objects
+# with it (Debian 12's tshark 4.0 reads only a zstd file's first frame).
+bash "$(dirname "$0")/install-tshark-current.sh"

@@ -1,3 +1,4 @@
+import { IndexCollector } from '../index/collector.js';
 import { PcapBlockWriter } from '../pcap/writer.js';
 import { CompressedFileWriter, type CompressedFile } from './compressed-file.js';
 import type { Codec } from './types.js';
@@ -21,6 +22,8 @@ export class ArchiveStream {
   private lastOuterV4 = -1;
   private readonly pcap: PcapBlockWriter;
   readonly file: CompressedFileWriter;
+  /** The object's index as it is packed (undefined when indexing is off). */
+  readonly index: IndexCollector | undefined;
 
   constructor(
     readonly source: string,
@@ -28,11 +31,17 @@ export class ArchiveStream {
     dir: string,
     codec: Codec,
     level: number | undefined,
-    snaplen: number,
-    private readonly nanosecond: boolean,
+    readonly snaplen: number,
+    readonly nanosecond: boolean,
+    indexed = true,
   ) {
     this.file = new CompressedFileWriter(dir, codec, level);
-    this.pcap = new PcapBlockWriter(linktype, snaplen, nanosecond, (block, release) => this.file.write(block, release));
+    const index = (this.index = indexed ? new IndexCollector(linktype) : undefined);
+    // Each block holds whole records and becomes one frame: the index closes its frame with it.
+    this.pcap = new PcapBlockWriter(linktype, snaplen, nanosecond, (block, release) => {
+      index?.closeFrame(block.length);
+      this.file.write(block, release);
+    });
   }
 
   /** Hot path: copy one frame in and update the counters. */
@@ -41,6 +50,8 @@ export class ArchiveStream {
     this.packets += 1;
     this.bytes += end - start;
     const nsec = this.nanosecond ? frac : frac * 1000;
+    // After the write: a write that filled the block has closed the frame before this record.
+    this.index?.add(buf, start, end, sec, nsec);
     if (sec < this.firstSec || (sec === this.firstSec && nsec < this.firstNsec)) {
       this.firstSec = sec;
       this.firstNsec = nsec;

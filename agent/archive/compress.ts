@@ -1,5 +1,8 @@
-import { constants, createGunzip, createZstdCompress, createZstdDecompress } from 'node:zlib';
-import type { Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { compressOnWorker } from './frame-workers.js';
+import type { Duplex } from 'node:stream';
+import { createMultiFrameZstdDecompress } from './zstd-frames.js';
+import { FramedCompressor, type FramedCompressorOptions } from './framed-compressor.js';
 import { SegmentedGzip } from './segmented-gzip.js';
 import type { Codec } from './types.js';
 
@@ -19,30 +22,39 @@ export const CODEC_EXTENSION: Record<Codec, string> = { gzip: 'gz', zstd: 'zst' 
 export const CODEC_CONTENT_TYPE: Record<Codec, string> = { gzip: 'application/gzip', zstd: 'application/zstd' };
 
 /**
- * zlib hands output on in 1 MiB pieces instead of 16 KiB: fewer round trips to the thread pool and
- * fewer buffers. Measured in the agent at 1.5 Gbps: 256 KiB failed 5 runs of 5 (backlog growing,
- * 0.16-0.19 cores idle), 1 MiB passed 3 of 3 (0.26-0.30 cores idle).
+ * Decompression hands output on in 1 MiB pieces instead of 16 KiB: fewer round trips to the
+ * thread pool and fewer buffers (measured on the compressing side, when it still streamed: 256 KiB
+ * pieces failed 1.5 Gbps in the agent 5 runs of 5, 1 MiB passed 3 of 3).
  */
 const OUTPUT_CHUNK = 1024 * 1024;
 /** Lets the reader run a few blocks ahead of the compressor (which works on the thread pool). */
 const INPUT_HIGH_WATER_MARK = 8 * 1024 * 1024;
 
-export function createCompressor(codec: Codec, level: number = DEFAULT_LEVEL[codec]): Transform {
+/** One block -> one zstd frame (on a worker thread), with its content size (`zstd -l` shows it) and a checksum. */
+export function zstdFrame(level: number): (block: Buffer) => Promise<Buffer[]> {
+  return async (block) => [(await compressOnWorker({ codec: 'zstd', level, data: block })).frame];
+}
+
+/**
+ * The archive compressor: each written block (whole pcap records) becomes one independent frame,
+ * compressed on the thread pool with up to `parallel` frames in flight (see framed-compressor.ts).
+ */
+export function createCompressor(codec: Codec, level: number = DEFAULT_LEVEL[codec], options: FramedCompressorOptions = {}): FramedCompressor {
   const [low, high] = LEVEL_RANGE[codec];
   if (!Number.isInteger(level) || level < low || level > high) {
     throw new RangeError(`${codec} level must be an integer from ${low} to ${high} (got ${level})`);
   }
-  const common = { chunkSize: OUTPUT_CHUNK, writableHighWaterMark: INPUT_HIGH_WATER_MARK };
-  // Two segments in flight: a second core (when there is one) deflates while the first finishes.
-  if (codec === 'gzip') return new SegmentedGzip({ level, parallel: 2, writableHighWaterMark: INPUT_HIGH_WATER_MARK });
-  return createZstdCompress({
-    ...common,
-    params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 1 },
-  });
+  const framing = { writableHighWaterMark: INPUT_HIGH_WATER_MARK, ...options };
+  if (codec === 'gzip') return new SegmentedGzip({ level, ...framing });
+  return new FramedCompressor(zstdFrame(level), framing);
 }
 
-export function createDecompressor(codec: Codec): Transform {
-  return codec === 'gzip' ? createGunzip({ chunkSize: OUTPUT_CHUNK }) : createZstdDecompress({ chunkSize: OUTPUT_CHUNK });
+/**
+ * Decompresses a whole object: every gzip member (node:zlib's gunzip reads concatenated members)
+ * or every zstd frame (node:zlib's zstd stops after the first; see zstd-frames.ts).
+ */
+export function createDecompressor(codec: Codec): Duplex {
+  return codec === 'gzip' ? createGunzip({ chunkSize: OUTPUT_CHUNK }) : createMultiFrameZstdDecompress(OUTPUT_CHUNK);
 }
 
 /** The codec of an archive object, from its name's extension. */

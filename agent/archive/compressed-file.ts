@@ -7,13 +7,15 @@ import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { createCompressor } from './compress.js';
-import { SegmentedGzip } from './segmented-gzip.js';
+import type { FrameExtent, FramedCompressor } from './framed-compressor.js';
 import type { Codec } from './types.js';
 
 export interface CompressedFile {
   tempPath: string;
   size: number;
   sha256: string;
+  /** The object's frames in order: compressed and uncompressed lengths. */
+  frames: FrameExtent[];
 }
 
 /** Hashes what passes through: the sha256 names the object and travels in its metadata. */
@@ -33,28 +35,25 @@ class HashTap extends Transform {
  */
 export class CompressedFileWriter {
   readonly tempPath: string;
-  private readonly compressor: Transform;
+  private readonly compressor: FramedCompressor;
   private readonly tap = new HashTap();
   private readonly done: Promise<void>;
 
-  constructor(dir: string, codec: Codec, level?: number) {
+  constructor(dir: string, codec: Codec, level?: number, parallel?: number) {
     this.tempPath = join(dir, `.pack-${randomBytes(6).toString('hex')}.tmp`);
-    this.compressor = createCompressor(codec, level);
+    this.compressor = createCompressor(codec, level, parallel === undefined ? {} : { parallel });
     this.done = pipeline(this.compressor, this.tap, createWriteStream(this.tempPath));
     // A failure surfaces from finish(); keep it from being reported as unhandled before then.
     this.done.catch(() => undefined);
   }
 
   /**
-   * Queues a block; false means "wait for drain() before queuing much more". `release` is called
-   * once the compressor no longer reads the block: zstd has copied it in when its write completes;
-   * the segmented gzip keeps segments in flight past that point, so its blocks are never released.
+   * Queues a block, which becomes one frame; false means "wait for drain() before queuing much
+   * more". `release` is called once the block has been compressed (the thread pool reads it until then).
    */
   write(block: Buffer, release?: () => void): boolean {
-    if (!release || this.compressor instanceof SegmentedGzip) return this.compressor.write(block);
-    return this.compressor.write(block, (error) => {
-      if (!error) release();
-    });
+    if (release) this.compressor.releaseWhenCompressed(block, release);
+    return this.compressor.write(block);
   }
 
   get needsDrain(): boolean {
@@ -66,6 +65,8 @@ export class CompressedFileWriter {
   }
 
   async finish(): Promise<CompressedFile> {
+    // Frames are compressed one-shot, never by a zstd stream: Node's stream, ended while writes
+    // were queued, added an empty 13-byte frame that tshark 4.0 reports as damage.
     this.compressor.end();
     await this.done;
     await fsyncFile(this.tempPath);
@@ -73,6 +74,7 @@ export class CompressedFileWriter {
       tempPath: this.tempPath,
       size: this.tap.size,
       sha256: this.tap.sha256.digest('hex'),
+      frames: this.compressor.extents,
     };
   }
 

@@ -87,7 +87,8 @@ function parseCompactTime(text: string): bigint | undefined {
 export function parseObjectName(name: string): ParsedObjectName | undefined {
   const base = name.slice(name.lastIndexOf('/') + 1);
   const codec = codecFromName(base);
-  if (!codec) return undefined;
+  // Only objects: "<object>.pcap.zst.idx.zst" (its index) also ends in .zst.
+  if (!codec || !base.endsWith(`.pcap.${CODEC_EXTENSION[codec]}`)) return undefined;
   const stem = base.slice(0, base.length - `.pcap.${CODEC_EXTENSION[codec]}`.length);
   const fields = stem.split('_');
   if (fields.length !== 5) return undefined;

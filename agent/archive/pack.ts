@@ -1,12 +1,15 @@
 import { rename, rm } from 'node:fs/promises';
 import { fsyncDir, writeFileAtomic } from '../fs/durable.js';
-import { basename, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import { createDecapsulator } from '../decap/dispatch.js';
 import { DecapResult, ENCAP_NAMES, Encap } from '../decap/result.js';
 import { lengthFromIpHeader } from '../packet/truncation.js';
 import { LINKTYPE_RAW, MAX_RECORD_LENGTH } from '../pcap/format.js';
 import { readPcapFile, readPcapHeader } from '../pcap/reader.js';
 import { AGENT_VERSION } from '../version.js';
+import { INDEX_CONTENT_TYPE, INDEX_SUFFIX as INDEX_FILE_SUFFIX, indexName } from '../index/format.js';
+import { buildIndex } from '../index/writer.js';
 import { ArchiveStream } from './archive-stream.js';
 import { CODEC_CONTENT_TYPE, DEFAULT_LEVEL } from './compress.js';
 import { formatIsoTime, objectName, sanitizeSink } from './naming.js';
@@ -55,7 +58,7 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
     if (!byHour) streams.set(key, (byHour = new Map()));
     let stream = byHour.get(hour);
     if (!stream) {
-      stream = new ArchiveStream(source, linktype, outDir, codec, level, snaplen, header.nanosecond);
+      stream = new ArchiveStream(source, linktype, outDir, codec, level, snaplen, header.nanosecond, options.index ?? true);
       byHour.set(hour, stream);
     }
     return stream;
@@ -144,6 +147,7 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
     }
   } catch (error) {
     await Promise.all(allStreams().map((stream) => rm(stream.file.tempPath, { force: true })));
+    await Promise.all(objects.flatMap((o) => (o.index ? [rm(o.index.filePath, { force: true })] : [])));
     throw error;
   }
   await fsyncDir(outDir);
@@ -170,7 +174,10 @@ interface FinishContext {
   input: string;
 }
 
-/** Names the finished stream after its content, renames it into place and writes its sidecar. */
+/**
+ * Names the finished stream after its content, renames it into place, writes its index beside it
+ * and then its sidecar (which names both): object, index, sidecar, each complete before the next.
+ */
 async function finishObject(stream: ArchiveStream, context: FinishContext): Promise<PackedObject> {
   const compressed = await stream.finish();
   const hash = compressed.sha256.slice(0, NAME_HASH_LENGTH);
@@ -204,8 +211,36 @@ async function finishObject(stream: ArchiveStream, context: FinishContext): Prom
     sha256: compressed.sha256,
     'agent-version': AGENT_VERSION,
     input: context.input,
+    frames: String(compressed.frames.length),
+    ...(stream.index ? { index: indexName(name) } : {}),
   };
   await rename(compressed.tempPath, filePath);
+  let index: PackedObject['index'];
+  if (stream.index) {
+    const built = await buildIndex(stream.index, {
+      name,
+      size: compressed.size,
+      sha256: compressed.sha256,
+      codec: context.codec,
+      source: stream.source,
+      sink: context.sink,
+      pcap: { nanosecond: stream.nanosecond, snaplen: stream.snaplen, linktype: stream.linktype },
+      packets: stream.packets,
+      bytes: stream.bytes,
+      range: stream,
+      frames: compressed.frames,
+    });
+    const indexPath = `${filePath}${INDEX_FILE_SUFFIX}`;
+    await writeFileAtomic(indexPath, built.bytes);
+    index = {
+      name: indexName(name),
+      filePath: indexPath,
+      size: built.bytes.length,
+      sha256: createHash('sha256').update(built.bytes).digest('hex'),
+      contentType: INDEX_CONTENT_TYPE,
+      flowDetail: built.index.index.flowDetail,
+    };
+  }
   const packed: PackedObject = {
     name,
     filePath,
@@ -219,6 +254,8 @@ async function finishObject(stream: ArchiveStream, context: FinishContext): Prom
     firstNs: BigInt(stream.firstSec) * 1_000_000_000n + BigInt(stream.firstNsec),
     lastNs: BigInt(stream.lastSec) * 1_000_000_000n + BigInt(stream.lastNsec),
     corrections: stream.corrections,
+    frames: compressed.frames.length,
+    ...(index ? { index } : {}),
   };
   await writeSidecar(filePath, packed);
   return packed;
@@ -226,13 +263,29 @@ async function finishObject(stream: ArchiveStream, context: FinishContext): Prom
 
 /** The sidecar says "this object is complete", so it is written last and atomically. */
 async function writeSidecar(filePath: string, packed: PackedObject): Promise<void> {
-  const { filePath: _omit, ...rest } = packed;
+  const { filePath: _omit, index, ...rest } = packed;
+  // The index is named by its file name in the same directory: the spool moves both together.
+  if (index) {
+    const { filePath: indexPath, ...indexRest } = index;
+    (rest as Record<string, unknown>).index = { ...indexRest, file: basename(indexPath) };
+  }
   const json = JSON.stringify(rest, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2);
   await writeFileAtomic(`${filePath}.json`, json);
 }
 
 /** Reads a sidecar back into a PackedObject (the daemon's spool uses this after a restart). */
 export function packedObjectFromSidecar(filePath: string, json: string): PackedObject {
-  const raw = JSON.parse(json) as Omit<PackedObject, 'filePath' | 'firstNs' | 'lastNs'> & { firstNs: string; lastNs: string };
-  return { ...raw, filePath, firstNs: BigInt(raw.firstNs), lastNs: BigInt(raw.lastNs) };
+  const raw = JSON.parse(json) as Omit<PackedObject, 'filePath' | 'firstNs' | 'lastNs' | 'index'> & {
+    firstNs: string;
+    lastNs: string;
+    index?: Omit<NonNullable<PackedObject['index']>, 'filePath'> & { file: string };
+  };
+  const { index, ...rest } = raw;
+  return {
+    ...rest,
+    filePath,
+    firstNs: BigInt(raw.firstNs),
+    lastNs: BigInt(raw.lastNs),
+    ...(index ? { index: { ...index, filePath: join(dirname(filePath), index.file) } } : {}),
+  };
 }

@@ -26,6 +26,20 @@ export interface PackOptions {
   prefix?: string;
   /** Restore orig_len of truncated inner packets from their IP header (default true). */
   fixTruncated?: boolean;
+  /** Write an index beside each object (default true; see agent/index/format.ts). */
+  index?: boolean;
+}
+
+/** An object's index file, written beside it (`<object file>.idx.zst`), uploaded after it. */
+export interface PackedIndex {
+  /** `<object name>.idx.zst` */
+  name: string;
+  filePath: string;
+  size: number;
+  sha256: string;
+  contentType: string;
+  /** "flows": flow lines; "summary": per-frame summaries (too many flows for the size bound). */
+  flowDetail: 'flows' | 'summary';
 }
 
 /** One finished, compressed archive object on local disk, ready for ObjectStore.put. */
@@ -49,6 +63,9 @@ export interface PackedObject {
   lastNs: bigint;
   /** Packets whose orig_len was restored from the inner IP header. */
   corrections: number;
+  /** Independent frames (zstd frames / gzip members) the object is made of. */
+  frames: number;
+  index?: PackedIndex;
 }
 
 export interface PackReport {

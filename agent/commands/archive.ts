@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { packCapture } from '../archive/pack.js';
+import { indexPutRequest } from '../index/upload.js';
 import { DEFAULT_LEVEL, LEVEL_RANGE } from '../archive/compress.js';
 import type { Codec, DecapMode, PackOptions, PackReport, SplitMode, UnknownPolicy } from '../archive/types.js';
 import { readPcapHeader } from '../pcap/reader.js';
@@ -116,7 +117,10 @@ export async function runArchive(captures: string[], flags: ArchiveFlags): Promi
       for (const object of report.objects) {
         const result = await store.put(object);
         summary.uploaded.push(result);
+        // The index goes up after its object (an object without an index is valid; never the reverse).
+        if (object.index) await store.put(indexPutRequest(object.index, object));
         await rm(object.filePath, { force: true });
+        if (object.index) await rm(object.index.filePath, { force: true });
         await rm(`${object.filePath}.json`, { force: true });
       }
     }

@@ -6,7 +6,8 @@
  * - pause-capture: stop tcpdump until usage is back under 80%, logging the time window not captured.
  * With evict-oldest, capture is still paused as a last resort when nothing is left to evict.
  */
-import { open, readFile, stat, statfs, unlink } from 'node:fs/promises';
+import { open, readFile, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { INDEX_SUFFIX } from '../index/format.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { compareCaptureNames, type Spool, type Stage, type StageUsage } from './spool.js';
@@ -170,12 +171,15 @@ export class Quota {
         await unlink(path);
         return this.record({ kind: 'capture', file: candidate.file, bytes, packets });
       }
-      // The sidecar goes first, so the uploader never picks up a half-deleted object.
+      // The sidecar goes first, so the uploader never picks up a half-deleted object; its index goes with it.
       const sidecar = this.spool.path('outbox', `${candidate.file}.json`);
       const meta = JSON.parse(await readFile(sidecar, 'utf8')) as { packets?: number; name?: string };
-      const bytes = (await stat(this.spool.path('outbox', candidate.file))).size;
+      const indexPath = this.spool.path('outbox', `${candidate.file}${INDEX_SUFFIX}`);
+      const indexBytes = (await stat(indexPath).catch(() => undefined))?.size ?? 0;
+      const bytes = (await stat(this.spool.path('outbox', candidate.file))).size + indexBytes;
       await unlink(sidecar);
       await unlink(this.spool.path('outbox', candidate.file));
+      await rm(indexPath, { force: true });
       return this.record({ kind: 'object', file: meta.name ?? candidate.file, bytes, packets: Number(meta.packets ?? 0) });
     } catch (error) {
       // Moved on by the packer or uploader in the meantime: not ours to count.

@@ -6,8 +6,9 @@
  *   ready/       finished captures, oldest first
  *   processing/  the capture being packed (re-packed from scratch after a crash)
  *   work/        scratch output of the packer; wiped at start
- *   outbox/      archive objects: the object file first, then "<object>.json" (its sidecar) last;
- *                only objects with a sidecar exist as far as the uploader is concerned
+ *   outbox/      archive objects: the object file first, then its index "<object>.idx.zst", then
+ *                "<object>.json" (its sidecar, naming both) last; only objects with a sidecar
+ *                exist as far as the uploader is concerned
  *   uploaded/    sidecars of objects the store confirmed (receipts; the object file is deleted)
  *   conflict/    objects the store refused because a different object holds the name (kept)
  *   rejected/    captures the packer cannot read (not a pcap): kept for a person to look at
@@ -20,6 +21,7 @@ import { mkdirSync } from 'node:fs';
 import { open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PackOptions, PackReport } from '../archive/types.js';
+import { INDEX_SUFFIX } from '../index/format.js';
 
 export const STAGES = ['incoming', 'ready', 'processing', 'work', 'outbox', 'uploaded', 'conflict', 'rejected'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -41,6 +43,22 @@ export interface OutboxEntry {
   metadata: Record<string, string>;
   packets: number;
   source: string;
+  /** The object's index file in outbox/ (absent for objects packed without one). */
+  index?: OutboxIndex;
+}
+
+export interface OutboxIndex {
+  name: string;
+  path: string;
+  size: number;
+  sha256: string;
+  contentType: string;
+  flowDetail?: string;
+}
+
+/** An index file in the outbox ("<object file>.idx.zst"): it belongs to its object's sidecar. */
+export function isIndexFile(file: string): boolean {
+  return file.endsWith(INDEX_SUFFIX);
 }
 
 /** tcpdump's file names: "<run id>-<UTC start>.pcap[<n>]" (n appended by -C rotation). */
@@ -164,10 +182,14 @@ export class Spool {
     return { processing, orphans: await this.outboxOrphans() };
   }
 
-  /** Object files in the outbox without a sidecar: left by a crash between the two renames. */
+  /**
+   * Object and index files in the outbox without their object's sidecar: left by a crash between
+   * the renames (the capture is still in processing/ and is packed again to the same names).
+   */
   async outboxOrphans(): Promise<string[]> {
     const files = new Set(await this.list('outbox'));
-    return [...files].filter((file) => !file.endsWith('.json') && !files.has(`${file}.json`));
+    const objectOf = (file: string) => (isIndexFile(file) ? file.slice(0, -INDEX_SUFFIX.length) : file);
+    return [...files].filter((file) => !file.endsWith('.json') && !files.has(`${objectOf(file)}.json`));
   }
 
   async removeOrphans(orphans: string[]): Promise<void> {
@@ -192,8 +214,13 @@ export class Spool {
       const base = sidecar.slice(0, -'.json'.length);
       if (!produced.includes(base)) continue;
       await rename(join(scratch, base), this.path('outbox', base));
-      // Test seam: the object is in the outbox, its sidecar not yet.
+      // Test seam: the object is in the outbox, its index and sidecar not yet.
       if (first) await holdIfAsked(this.dir, 'moving');
+      if (produced.includes(`${base}${INDEX_SUFFIX}`)) {
+        await rename(join(scratch, `${base}${INDEX_SUFFIX}`), this.path('outbox', `${base}${INDEX_SUFFIX}`));
+        // Test seam: object and index in the outbox, the sidecar not yet.
+        if (first) await holdIfAsked(this.dir, 'moving-index');
+      }
       await rename(join(scratch, sidecar), this.path('outbox', sidecar));
       first = false;
     }
@@ -228,6 +255,7 @@ export class Spool {
     }
     const metadata: Record<string, string> = {};
     for (const [key, value] of Object.entries((raw.metadata as Record<string, unknown>) ?? {})) metadata[key] = String(value);
+    const index = raw.index as Record<string, unknown> | undefined;
     return {
       base,
       objectPath: this.path('outbox', base),
@@ -240,20 +268,45 @@ export class Spool {
       metadata,
       packets: Number(raw.packets ?? 0),
       source: String(raw.source ?? ''),
+      ...(index && typeof index.file === 'string'
+        ? {
+            index: {
+              name: String(index.name),
+              path: this.path('outbox', index.file),
+              size: Number(index.size),
+              sha256: String(index.sha256),
+              contentType: String(index.contentType ?? 'application/zstd'),
+              ...(typeof index.flowDetail === 'string' ? { flowDetail: index.flowDetail } : {}),
+            },
+          }
+        : {}),
     };
   }
 
-  /** After the store confirmed the object: keep the sidecar as a receipt, delete the bytes. */
+  /**
+   * After the store confirmed the object and its index: keep the sidecar (which names both) as the
+   * receipt, delete the bytes.
+   */
   async markUploaded(entry: OutboxEntry): Promise<void> {
     await rename(entry.sidecarPath, this.path('uploaded', `${entry.base}.json`));
     await fsyncPath(this.path('uploaded'));
     await rm(entry.objectPath, { force: true });
+    if (entry.index) await rm(entry.index.path, { force: true });
+    await fsyncPath(this.path('outbox'));
+  }
+
+  /** The store holds a different index under this index's name: keep ours aside for a person. */
+  async markIndexConflict(entry: OutboxEntry): Promise<void> {
+    if (!entry.index) return;
+    await rename(entry.index.path, this.path('conflict', `${entry.base}${INDEX_SUFFIX}`));
+    await fsyncPath(this.path('conflict'));
     await fsyncPath(this.path('outbox'));
   }
 
   /** The store holds different bytes under this name: keep ours aside, never retry or delete. */
   async markConflict(entry: OutboxEntry): Promise<void> {
     await rename(entry.objectPath, this.path('conflict', entry.base));
+    if (entry.index) await rename(entry.index.path, this.path('conflict', `${entry.base}${INDEX_SUFFIX}`)).catch(() => undefined);
     await rename(entry.sidecarPath, this.path('conflict', `${entry.base}.json`));
     await fsyncPath(this.path('conflict'));
     await fsyncPath(this.path('outbox'));
@@ -297,8 +350,8 @@ export class Spool {
       const info = await stat(full).catch(() => undefined);
       if (!info) continue;
       usage.bytes += info.size;
-      // An object and its sidecar are one file as far as the backlog goes.
-      if (countFiles && !entry.name.endsWith('.json')) usage.files += 1;
+      // An object, its index and its sidecar are one file as far as the backlog goes.
+      if (countFiles && !entry.name.endsWith('.json') && !isIndexFile(entry.name)) usage.files += 1;
     }
     return usage;
   }

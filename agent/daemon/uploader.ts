@@ -3,11 +3,13 @@
  * has confirmed it: put() answers with the size, then head() must show the same size and sha256.
  * A failing store is retried with exponential back-off and full jitter; the backlog simply waits.
  */
+import { existsSync } from 'node:fs';
 import { ObjectConflictError, StoreConfigurationError, StoreError } from '../store/errors.js';
 import type { ObjectStore } from '../store/store.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { holdIfAsked, type OutboxEntry, type Spool } from './spool.js';
+import { indexPutRequest } from '../index/upload.js';
+import { holdIfAsked, type OutboxEntry, type OutboxIndex, type Spool } from './spool.js';
 
 export interface UploadRecord {
   name: string;
@@ -110,6 +112,8 @@ export class Uploader {
       if (info.size !== entry.size || (sha !== undefined && sha !== entry.sha256)) {
         throw new Error(`store holds ${entry.name} as ${info.size} bytes sha256 ${sha ?? '?'}, expected ${entry.size} bytes ${entry.sha256}`);
       }
+      // The index goes up only after its object is confirmed: a store never holds an index without its object.
+      if (entry.index) await this.uploadIndex(entry, entry.index);
       await this.spool.markUploaded(entry);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.uploadSeconds.observe(seconds);
@@ -145,6 +149,34 @@ export class Uploader {
       return 'retry';
     } finally {
       this.current = undefined;
+    }
+  }
+
+  /**
+   * Puts and verifies the object's index (the same idempotent put). A different index already
+   * under that name (only possible from a different agent version) is kept aside in conflict/: the
+   * object itself is stored and stays valid, and readers fall back to reading it in full.
+   */
+  private async uploadIndex(entry: OutboxEntry, index: OutboxIndex): Promise<void> {
+    if (!existsSync(index.path)) {
+      // Deleted by hand: the object is valid without its index (readers then read it in full).
+      this.report(`index ${index.name} is missing from the outbox; object ${entry.name} stored without it`, 'warn');
+      return;
+    }
+    try {
+      await this.store.put(indexPutRequest({ ...index, filePath: index.path }, entry));
+    } catch (error) {
+      if (!(error instanceof ObjectConflictError)) throw error;
+      this.metrics.uploadErrors.inc({ kind: 'conflict' });
+      await this.spool.markIndexConflict(entry);
+      this.report(`conflict: ${error.message}; index kept in conflict/, object ${entry.name} stored without it`, 'error');
+      return;
+    }
+    await holdIfAsked(this.spool.dir, 'put-index');
+    const info = await this.store.head(index.name);
+    const sha = info?.sha256 ?? info?.metadata.sha256;
+    if (!info || info.size !== index.size || (sha !== undefined && sha !== index.sha256)) {
+      throw new Error(`store holds index ${index.name} as ${info?.size ?? 'nothing'} bytes sha256 ${sha ?? '?'}, expected ${index.size} bytes ${index.sha256}`);
     }
   }
 

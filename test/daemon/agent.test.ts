@@ -15,6 +15,7 @@ import { VtapLab, type PayloadName } from '../../scripts/lab/vtap-lab.js';
 import { readArchive, startAgentInSink, type AgentInSink } from '../../scripts/demo.js';
 import { decompressWithCli, diffFrames, readFrames, type Frame } from '../support/tshark.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
+import { indexName, isIndexName } from '../../agent/index/format.js';
 
 const run = promisify(execFile);
 const BIN = resolve('bin/vtap-archiver.js');
@@ -34,7 +35,12 @@ async function archivedFrames(archiveDir: string, work: string): Promise<{ frame
   const store = new LocalDirectoryStore(archiveDir);
   const frames: Frame[] = [];
   const names: string[] = [];
+  const indexes: string[] = [];
   for await (const info of store.list()) {
+    if (isIndexName(info.name)) {
+      indexes.push(info.name);
+      continue;
+    }
     names.push(info.name);
     expect(info.metadata.vni).toBe(String(VNI));
     const plain = join(work, `object-${names.length}.pcap`);
@@ -45,6 +51,8 @@ async function archivedFrames(archiveDir: string, work: string): Promise<{ frame
     expect(mine.length).toBe(Number(info.metadata.packets));
     frames.push(...mine);
   }
+  // Object and index are one unit: every object has its index, and no index is without its object.
+  expect(indexes.sort()).toEqual(names.map((name) => indexName(name)).sort());
   return { frames, names };
 }
 
@@ -125,8 +133,8 @@ describe('vtap-archiver run in the emulated VTAP', () => {
 
   // Each point is a state the spool can be in when the power goes: a capture claimed for packing,
   // objects packed but not in the outbox, an object in the outbox without its sidecar, an object
-  // stored but not yet marked uploaded.
-  it.each(['processing', 'packed', 'moving', 'put'])('kill -9 at "%s", then restart: nothing lost, nothing twice, nothing partial', async (point) => {
+  // stored but not yet marked uploaded; the same for the object's index.
+  it.each(['processing', 'packed', 'moving', 'moving-index', 'put', 'put-index'])('kill -9 at "%s", then restart: nothing lost, nothing twice, nothing partial', async (point) => {
     const dir = await mkdtemp(join(root, `kill-${point}-`));
     const options = { dir, iface: lab.sinkIf, port: (port += 1), rotateMegabytes: 1, rotateSeconds: 2 };
     const first = await startAgentInSink(lab.sink, { ...options, env: { VTAP_ARCHIVER_TEST_HOLD: point } });
@@ -135,8 +143,9 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     await waitFor(() => existsSync(marker), 30_000, `the agent to reach "${point}"`);
     await first.kill9();
     const before = await spoolLeft(first.spoolDir);
-    if (point === 'processing' || point === 'packed' || point === 'moving') expect(before.processing?.length).toBeGreaterThanOrEqual(1); // one per pack worker that got there
+    if (point === 'processing' || point === 'packed' || point === 'moving' || point === 'moving-index') expect(before.processing?.length).toBeGreaterThanOrEqual(1); // one per pack worker that got there
     if (point === 'moving') expect(before.outbox?.some((file) => !file.endsWith('.json'))).toBe(true);
+    if (point === 'moving-index') expect(before.outbox?.some((file) => isIndexName(file) && !before.outbox?.includes(`${file.slice(0, -'.idx.zst'.length)}.json`))).toBe(true);
 
     // The killed agent's tcpdump is still running; the new agent must stop it and recover everything.
     const second: AgentInSink = await startAgentInSink(lab.sink, { ...options, reuse: true });
@@ -144,7 +153,7 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     const log = await readFile(second.logFile, 'utf8');
     expect(log).toMatch(/stopping a tcpdump left over by a previous agent/);
     expect(log).toMatch(/"msg":"spool recovered"/);
-    if (point === 'put') expect(log).toMatch(/"alreadyPresent":true/);
+    if (point === 'put' || point === 'put-index') expect(log).toMatch(/"alreadyPresent":true/);
 
     const { frames, names } = await archivedFrames(second.archiveDir, dir);
     expect(new Set(names).size).toBe(names.length);

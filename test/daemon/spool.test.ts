@@ -94,6 +94,15 @@ describe('spool, uploader and quota', () => {
     expect(info?.size).toBe(entry!.size);
     expect(info?.sha256 ?? info?.metadata.sha256).toBe(entry!.sha256);
     expect(await value(metrics, 'objectsArchived')).toBe(1);
+    // The index went up after its object, with the same checks, and the receipt names both.
+    expect(entry!.index?.name).toBe(`${entry!.name}.idx.zst`);
+    const index = await store.head(entry!.index!.name);
+    expect(index?.size).toBe(entry!.index!.size);
+    expect(index?.sha256 ?? index?.metadata.sha256).toBe(entry!.index!.sha256);
+    expect(index?.metadata.object).toBe(entry!.name);
+    expect(entry!.metadata.index).toBe(entry!.index!.name);
+    const receipt = JSON.parse(await readFile(spool.path('uploaded', `${entry!.base}.json`), 'utf8')) as { index?: { name: string; sha256: string } };
+    expect(receipt.index).toMatchObject({ name: entry!.index!.name, sha256: entry!.index!.sha256 });
   });
 
   it('keeps the backlog while the store is down, retries with back-off, and drains when it is back', async () => {
@@ -109,7 +118,7 @@ describe('spool, uploader and quota', () => {
       // The backlog grows: nothing leaves the outbox while the store is down.
       expect((await spool.listOutbox()).length).toBe(i + 1);
     }
-    expected.push(...(await spool.listOutbox()).map((e) => e.name));
+    expected.push(...(await spool.listOutbox()).flatMap((e) => [e.name, e.index!.name]));
     expect(store.failures).toBeGreaterThanOrEqual(3);
     expect(store.puts).toBe(0);
     expect(await value(metrics, 'uploadErrors', { kind: 'transient' })).toBe(store.failures);
@@ -156,6 +165,8 @@ describe('spool, uploader and quota', () => {
     const kept = await spool.list('ready');
     const evictedNames = verdict.evicted.map((e) => e.file);
     expect(evictedNames[0]).toBe(object!.name);
+    // The object's index is counted with it and goes with it.
+    expect(verdict.evicted[0]!.bytes).toBe(object!.size + object!.index!.size);
     // Oldest first, and only as many as needed to get under 90%.
     expect(kept).toEqual(files.slice(files.length - kept.length));
     expect(verdict.usedBytes).toBeLessThanOrEqual((quotaBytes - 1) * 0.9);
@@ -224,7 +235,7 @@ describe('spool, uploader and quota', () => {
     expect(await countPcapRecords(path)).toBe(19);
   });
 
-  it('recovers after a crash mid-pack: scratch wiped, the capture re-packed into the same objects', async () => {
+  it('recovers after a crash mid-pack: scratch wiped, orphan object and index removed, the capture re-packed into the same objects', async () => {
     const file = '1700000000001-20260101T000000.pcap';
     await writeVxlanCapture(spool.path('ready', file), { count: 80, vni: 42, startSec: 1_790_000_000 });
     await spool.move('ready', 'processing', file);
@@ -235,16 +246,20 @@ describe('spool, uploader and quota', () => {
     const first = await packCapture(spool.path('processing', file), scratch, PACK);
     const objectBase = first.objects[0]!.filePath.split('/').pop()!;
     await rename(join(scratch, objectBase), spool.path('outbox', objectBase));
+    await rename(join(scratch, `${objectBase}.idx.zst`), spool.path('outbox', `${objectBase}.idx.zst`));
 
     const recovered = await spool.recover();
     expect(recovered.processing).toEqual([file]);
-    expect(recovered.orphans).toEqual([objectBase]);
+    expect(recovered.orphans.sort()).toEqual([objectBase, `${objectBase}.idx.zst`]);
+    // Each counts once in the backlog, not twice.
+    expect((await spool.usage()).outbox.files).toBe(1);
     expect(await readdir(spool.path('work'))).toEqual([]);
     await spool.pack(file, packCapture, PACK);
     await spool.removeOrphans(await spool.outboxOrphans());
     const entries = await spool.listOutbox();
     expect(entries.map((e) => e.name)).toEqual(first.objects.map((o) => o.name));
     expect(entries.map((e) => e.sha256)).toEqual(first.objects.map((o) => o.sha256));
+    expect(entries.map((e) => e.index?.sha256)).toEqual(first.objects.map((o) => o.index?.sha256));
     expect(await spool.list('processing')).toEqual([]);
   });
 });

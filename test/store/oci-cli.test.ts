@@ -36,9 +36,12 @@ describe('vtap-archiver archive to oci://', () => {
     const first = await runCli(['archive', capture, '--store', storeUrl('archive'), '--sink', 'cli-sink', '--json']);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    const objects = [...standin.buckets.get('archive')!.objects.values()];
+    const stored = [...standin.buckets.get('archive')!.objects.values()];
+    // The object and, beside it, its index.
+    const objects = stored.filter((o) => !o.name.endsWith('.idx.zst'));
     expect(objects).toHaveLength(1);
     const [object] = objects;
+    expect(stored.map((o) => o.name).sort()).toEqual([object!.name, `${object!.name}.idx.zst`]);
     expect(object!.name).toMatch(/^captures\/.*_vxlan-3131_cli-sink_.*\.pcap\.gz$/);
     expect(object!.metadata).toMatchObject({ vni: '3131', packets: '120' });
     expect(object!.contentType).toBe('application/gzip');

@@ -43,6 +43,7 @@ it('archives packed captures to Object Storage, riding out a 503 burst, and reco
   expect(entry).toBeDefined();
   const local = await readFile(entry!.objectPath);
   const sidecar = await readFile(entry!.sidecarPath);
+  const localIndex = await readFile(entry!.index!.path);
 
   standin.faults.add({ method: 'PUT', path: /^\/n\/.*\/o\/captures\//, times: 3, action: { status: 503 } });
   const { logger } = collectingLogger();
@@ -56,14 +57,24 @@ it('archives packed captures to Object Storage, riding out a 503 burst, and reco
   expect(stored.contentEncoding).toBeUndefined();
   expect(stored.metadata).toMatchObject({ vni: '4242', sha256: entry!.sha256, packets: String(entry!.packets) });
   expect(standin.requests('Injected').length).toBe(3);
+  // The index went up after the object, through the same create-only, checksummed put.
+  const storedIndex = standin.buckets.get('archive')!.objects.get(`${entry!.name}.idx.zst`)!;
+  expect(storedIndex.data.equals(localIndex)).toBe(true);
+  expect(storedIndex.contentType).toBe('application/zstd');
+  expect(storedIndex.metadata).toMatchObject({ object: entry!.name, 'object-sha256': entry!.sha256, sha256: entry!.index!.sha256, 'index-version': '1' });
+  expect(stored.metadata).toMatchObject({ index: `${entry!.name}.idx.zst`, frames: '1' });
 
-  // A crash after the put but before the spool recorded it: the object and its sidecar are back in the outbox.
+  // A crash after the puts but before the spool recorded them: object, index and sidecar are back in the outbox.
   await writeFile(entry!.objectPath, local);
+  await writeFile(entry!.index!.path, localIndex);
   await writeFile(entry!.sidecarPath, sidecar);
   const etag = stored.etag;
+  const indexEtag = storedIndex.etag;
   const again = collectingLogger();
   await new Uploader(spool, opened.store, again.logger, createMetrics(), { maxBackoffMs: 100 }).drainOnce();
   expect(await spool.listOutbox()).toEqual([]);
   expect(standin.buckets.get('archive')!.objects.get(entry!.name)!.etag).toBe(etag);
+  expect(standin.buckets.get('archive')!.objects.get(`${entry!.name}.idx.zst`)!.etag).toBe(indexEtag);
+  expect(standin.buckets.get('archive')!.objects.size).toBe(2);
   expect(again.lines.some((line) => line.alreadyPresent === true)).toBe(true);
 });

@@ -3,10 +3,12 @@
  * compare the archiver's output against an independent dissector.
  */
 import { execFile } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { copyFile, open, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { createDecompressor } from '../../agent/archive/compress.js';
 import { promisify } from 'node:util';
 import { spawn } from 'node:child_process';
 
@@ -143,7 +145,8 @@ export async function decompressWithCli(file: string, out: string): Promise<void
 
 /** Decompresses with node:zlib (for when the CLI tools are not the point). */
 export async function decompressWithZlib(file: string, out: string): Promise<void> {
-  const inflater = file.endsWith('.zst') ? createZstdDecompress() : createGunzip();
+  // Not node:zlib's zstd stream itself: it stops after an object's first frame.
+  const inflater = createDecompressor(file.endsWith('.zst') ? 'zstd' : 'gzip');
   await pipeline(createReadStream(file), inflater, createWriteStream(out));
 }
 
@@ -184,4 +187,46 @@ export function diffFrames(actual: Frame[], expected: Frame[], show = 3): FrameD
     if (missing.length < show) missing.push(hex.slice(0, 160));
   }
   return { missing, extra, missingCount, extraCount };
+}
+
+/** The Debian 13 chroot with a current tshark (scripts/install-tshark-current.sh). */
+export const TRIXIE_DIR = process.env.VTAP_ARCHIVER_TRIXIE ?? '/opt/vtap-archiver-trixie';
+
+/** Why a current tshark cannot run here, or undefined when it can (tests skip with this message). */
+export function currentTsharkMissing(): string | undefined {
+  if (!existsSync(join(TRIXIE_DIR, 'usr', 'bin', 'tshark'))) {
+    return `no current tshark: ${TRIXIE_DIR} is missing (run sudo scripts/install-tshark-current.sh)`;
+  }
+  if (process.getuid?.() !== 0) return 'no current tshark: chroot needs root';
+  return undefined;
+}
+
+/**
+ * Runs the chroot's tshark (4.4) on a copy of `file` placed inside the chroot: `-r FILE` plus
+ * `args`. Returns stdout and stderr; throws when tshark exits non-zero.
+ */
+export async function tsharkCurrent(file: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const missing = currentTsharkMissing();
+  if (missing) throw new Error(missing);
+  const inside = `/tmp/vtap-${randomBytes(6).toString('hex')}-${basename(file)}`;
+  await copyFile(file, join(TRIXIE_DIR, inside));
+  try {
+    const { stdout, stderr } = await execFileP('chroot', [TRIXIE_DIR, 'tshark', '-r', inside, ...args], {
+      maxBuffer: 1024 * 1024 * 1024,
+      encoding: 'utf8',
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    return { stdout, stderr };
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`chroot tshark -r ${basename(file)} ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || e.message}`);
+  } finally {
+    await rm(join(TRIXIE_DIR, inside), { force: true });
+  }
+}
+
+/** tshark 4.0 (the system's) and the current one (chroot) on the same file: packets counted, errors reported. */
+export async function countCurrent(file: string): Promise<{ packets: number; stderr: string }> {
+  const { stdout, stderr } = await tsharkCurrent(file, ['-n', '-T', 'fields', '-e', 'frame.number']);
+  return { packets: stdout.split('\n').filter((l) => l.length > 0).length, stderr };
 }
