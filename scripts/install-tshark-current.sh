@@ -6,7 +6,17 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 DIR="${1:-${VTAP_ARCHIVER_TRIXIE:-/opt/vtap-archiver-trixie}}"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The Debian archive this machine's apt already uses (deb822 .sources or a one-line sources.list).
+apt_mirror() {
+  { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
+    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}'
+  } | grep -v -- '-security' | head -1 || true
+}
+MIRROR="${DEBIAN_MIRROR:-$(apt_mirror)}"
+if [ -z "$MIRROR" ]; then
+  echo "tshark-current: no Debian archive in /etc/apt/sources.list*; set DEBIAN_MIRROR" >&2
+  exit 1
+fi
 if [ -x "$DIR/usr/bin/tshark" ] && chroot "$DIR" tshark --version >/dev/null 2>&1; then
   echo "tshark-current: $(chroot "$DIR" tshark --version | head -1) in $DIR"
   exit 0
