@@ -23,6 +23,12 @@ export function formatReport(summary: ArchiveSummary): string {
           'turn offloads off there (ethtool -K <interface> gro off lro off)',
       );
     }
+    if (report.timestampsNormalised) {
+      lines.push(
+        `  warning: ${report.timestampsNormalised} packets had a timestamp fraction of a second or more (a writer's bug); ` +
+          'kept, with the excess carried into the seconds',
+      );
+    }
     if (report.cut) lines.push(`  warning: input cut off at byte ${report.cut.offset}: ${report.cut.reason}; every complete packet before it was kept`);
     for (const object of report.objects) {
       objects += 1;
