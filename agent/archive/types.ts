@@ -26,6 +26,11 @@ export interface PackOptions {
   prefix?: string;
   /** Restore orig_len of truncated inner packets from their IP header (default true). */
   fixTruncated?: boolean;
+  /**
+   * Streams (source, hour) open at once (default 64, see open-streams.ts); beyond it the least
+   * recently used is finished as an object and its source starts a new one when it comes back.
+   */
+  maxOpenStreams?: number;
 }
 
 /** One finished, compressed archive object on local disk, ready for ObjectStore.put. */
@@ -65,6 +70,8 @@ export interface PackReport {
    */
   oversized: number;
   objects: PackedObject[];
+  /** Records kept whose timestamp fraction was a second or more; carried into the seconds. */
+  timestampsNormalised?: number;
   /** Set when the input ends inside a record (a crash or power loss cut it): what was kept, and why it stopped. */
   cut?: { offset: number; reason: string };
 }
