@@ -63,7 +63,7 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
   });
   const result = new DecapResult();
 
-  const context: FinishContext = { outDir, prefix, sink, codec, level, input: basename(inputPath), names: new Set() };
+  const context: FinishContext = { outDir, prefix, sink, codec, level, input: options.inputName ?? basename(inputPath), names: new Set() };
   const objects: PackedObject[] = [];
   // Streams evicted from the open set finish while packing goes on; the visitor pauses the reader
   // once a few are in flight, so descriptors and memory stay bounded however many sources come.

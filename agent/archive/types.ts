@@ -31,6 +31,8 @@ export interface PackOptions {
    * recently used is finished as an object and its source starts a new one when it comes back.
    */
   maxOpenStreams?: number;
+  /** The capture's name for the objects' `input` metadata (default: the input file's base name). */
+  inputName?: string;
 }
 
 /** One finished, compressed archive object on local disk, ready for ObjectStore.put. */

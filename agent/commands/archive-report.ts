@@ -10,13 +10,18 @@ export function formatReport(summary: ArchiveSummary): string {
   let inputBytes = 0;
   let frameBytes = 0;
   let outputBytes = 0;
-  for (const report of summary.reports) {
+  for (const [index, report] of summary.reports.entries()) {
+    const input = summary.inputs[index];
     inputBytes += report.inputBytes;
     packets += report.packetsIn;
     lines.push(
       `${report.input}: ${report.packetsIn} packets, ${report.decapsulated} decapsulated, ${report.unknown} not encapsulated, ` +
         `${report.corrections} truncated lengths restored`,
     );
+    if (input?.decompressed) lines.push(`  read as a ${input.decompressed}-compressed capture (${mb(report.inputBytes)} MB decompressed)`);
+    if (input?.damage) {
+      lines.push(`  warning: the ${input.decompressed} stream is damaged (${input.damage}); archived what came before the damage`);
+    }
     if (report.oversized > 0) {
       lines.push(
         `  warning: ${report.oversized} packets are longer than a 9000-byte MTU allows: GRO/LRO merged them on the capturing host; ` +
