@@ -122,7 +122,8 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
         corrected = true;
       }
     }
-    const key = splitBySource ? sourceKey(result.encap, result.id, linktype)
+    const key = splitBySource
+      ? sourceKey(result.encap, result.id, linktype)
       : linktype === LINKTYPE_RAW
         ? COMBINED_RAW_IP_KEY
         : COMBINED_KEY;

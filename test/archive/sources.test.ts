@@ -5,7 +5,7 @@
  * when it comes back).
  */
 import { spawn } from 'node:child_process';
-import { readFile, readdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -88,7 +88,7 @@ describe('bounded open streams', () => {
     await writeVxlan(path, plan);
     const pack = async (name: string) => {
       const out = join(dir, name);
-      await import('node:fs/promises').then((fs) => fs.mkdir(out));
+      await mkdir(out);
       return packCapture(path, out, { decap: 'auto', split: 'vni', unknown: 'keep', codec: 'zstd', sink: 't', maxOpenStreams: 4 });
     };
     const report = await pack('out-lru');
@@ -109,6 +109,29 @@ describe('bounded open streams', () => {
     // Content-derived names: packing again gives the same names.
     const again = await pack('out-lru-again');
     expect(again.objects.map((o) => o.name)).toEqual(report.objects.map((o) => o.name));
+  });
+
+  it('gives byte-identical objects of one source and hour different names, so neither overwrites the other', async () => {
+    // Source 1's packet, then 2 and 3 (which evict 1 with only 2 streams open), then the very same
+    // record of source 1 again (a duplicated record): two identical objects for one source-hour.
+    const path = join(dir, 'duplicates.pcap');
+    await scapy(`
+inner = Ether()/IP(src="10.0.0.1", dst="10.0.0.2")/UDP(sport=1, dport=2)/Raw(b"same")
+pkts = []
+for vni in (1, 2, 3, 1):
+    p = Ether()/IP(src="192.168.7.1", dst="192.168.7.9")/UDP(sport=40000, dport=4789)/VXLAN(vni=vni)/inner
+    p.time = 1763730000
+    pkts.append(p)
+wrpcap(${JSON.stringify(path)}, pkts)
+`);
+    const out = join(dir, 'out-duplicates');
+    await mkdir(out);
+    const report = await packCapture(path, out, { decap: 'auto', split: 'vni', unknown: 'keep', codec: 'zstd', sink: 't', maxOpenStreams: 2 });
+    const ones = report.objects.filter((o) => o.source === 'vxlan-1');
+    expect(ones).toHaveLength(2);
+    expect(ones[0]!.sha256).toBe(ones[1]!.sha256);
+    expect(new Set(ones.map((o) => o.name)).size).toBe(2);
+    expect(await objectFiles(out)).toHaveLength(4);
   });
 
   it('packs thousands of (source, hour) pairs within 256 descriptors and bounded memory, storing every packet', async () => {
