@@ -5,10 +5,10 @@
  * when it comes back).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packCapture } from '../../agent/archive/pack.js';
 import { CLI, runCli } from '../support/cli.js';
 import { scapy } from '../support/scapy.js';
@@ -17,6 +17,10 @@ import { count, decompressWithCli, readFrames } from '../support/tshark.js';
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vtap-sources-'));
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** Object file names (not sidecars) under a directory, recursively. */

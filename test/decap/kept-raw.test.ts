@@ -3,10 +3,10 @@
  * each next to the same packet without the reason, which is taken apart: proof the check can fail.
  * Captures are made by scapy; the raw object must hold the input packets byte for byte (tshark).
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packCapture } from '../../agent/archive/pack.js';
 import { scapy } from '../support/scapy.js';
 import { count, decompressWithCli, readFrames } from '../support/tshark.js';
@@ -62,6 +62,10 @@ for i, (kept, control) in enumerate(cases):
             p.time = 1763730000 + j
         wrpcap(${JSON.stringify(dir)} + "/%d-%s.pcap" % (i, name), pkts)
 `);
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 async function pack(input: string, name: string) {

@@ -3,11 +3,11 @@
  * tcpdump's own test captures (test/fixtures/tcpdump, BSD) hold such records; tcpdump and tshark
  * read all 3 packets of each, so must we, with the excess carried into the seconds.
  */
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPcapFile } from '../../agent/pcap/reader.js';
 import { PcapParser } from '../../agent/pcap/parser.js';
 import { runCli } from '../support/cli.js';
@@ -32,6 +32,10 @@ async function readAll(path: string) {
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vtap-ts-'));
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('timestamps with an out-of-range fraction', () => {
