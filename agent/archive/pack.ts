@@ -1,6 +1,6 @@
+import { createHash } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { fsyncDir, writeFileAtomic } from '../fs/durable.js';
-import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { createDecapsulator } from '../decap/dispatch.js';
 import { DecapResult, ENCAP_NAMES, Encap } from '../decap/result.js';
@@ -13,18 +13,32 @@ import { buildIndex } from '../index/writer.js';
 import { ArchiveStream } from './archive-stream.js';
 import { CODEC_CONTENT_TYPE, DEFAULT_LEVEL } from './compress.js';
 import { formatIsoTime, objectName, sanitizeSink } from './naming.js';
+import { DEFAULT_MAX_OPEN_STREAMS, OpenStreams, type OpenStream } from './open-streams.js';
 import type { PackOptions, PackReport, PackedObject } from './types.js';
 
 /** Characters of the sha256 that go into the object name: 48 bits, no realistic collision per source-hour. */
 const NAME_HASH_LENGTH = 12;
-const TWO_POW_32 = 2 ** 32;
+/** Room for every id + 1 (-1 .. 2^32-1 -> 0 .. 2^32) in a stream key. */
+const ID_SLOT = 2 ** 33;
 /** A 9000-byte IP MTU plus Ethernet header, two VLAN tags and FCS: anything longer was merged by GRO/LRO. */
 const MAX_MTU_FRAME = 9000 + 14 + 8 + 4;
+/** Evicted streams finishing at once before the reader waits for them (each holds a descriptor). */
+const MAX_FINISHING = 8;
 
 /** The name token of a stream's source: "vxlan-1234", "gre-7-ip", "gre", "raw", "all". */
 function sourceToken(encap: Encap, id: number, linktype: number): string {
   const base = id >= 0 ? `${ENCAP_NAMES[encap]}-${id}` : ENCAP_NAMES[encap];
   return linktype === LINKTYPE_RAW ? `${base}-ip` : base;
+}
+
+/**
+ * A number per (encapsulation, inner link type, id) for the hot path's stream lookup. The id is
+ * -1 (none: keyless GRE) or 0..2^32-1 (a GRE key can be 0xFFFFFFFF), so id + 1 needs 2^32 + 1
+ * values: each link type gets a slot of 2^33 and each encapsulation two slots. Keys stay below
+ * 2^36, exact in a double.
+ */
+export function sourceKey(encap: Encap, id: number, linktype: number): number {
+  return (encap * 2 + (linktype === LINKTYPE_RAW ? 1 : 0)) * ID_SLOT + (id + 1);
 }
 
 /**
@@ -51,27 +65,35 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
   });
   const result = new DecapResult();
 
-  // Streams keyed by (source, inner link type) then by hour; numeric keys keep the hot path cheap.
-  const streams = new Map<number, Map<number, ArchiveStream>>();
-  const open = (key: number, hour: number, source: string, linktype: number): ArchiveStream => {
-    let byHour = streams.get(key);
-    if (!byHour) streams.set(key, (byHour = new Map()));
-    let stream = byHour.get(hour);
-    if (!stream) {
-      stream = new ArchiveStream(source, linktype, outDir, codec, level, snaplen, header.nanosecond, options.index ?? true);
-      byHour.set(hour, stream);
-    }
-    return stream;
+  const context: FinishContext = { outDir, prefix, sink, codec, level, input: options.inputName ?? basename(inputPath), names: new Set() };
+  const objects: PackedObject[] = [];
+  // Streams evicted from the open set finish while packing goes on; the visitor pauses the reader
+  // once a few are in flight, so descriptors and memory stay bounded however many sources come.
+  let finishing: Promise<void>[] = [];
+  let finishFailure: unknown;
+  const finishEvicted = (stream: ArchiveStream) => {
+    if (stream === lastOpen?.stream) lastOpen = undefined;
+    finishing.push(
+      finishObject(stream, context).then(
+        (object) => void objects.push(object),
+        (error: unknown) => void (finishFailure ??= error),
+      ),
+    );
   };
+  // Streams keyed by (source, inner link type) then by hour; numeric keys keep the hot path cheap.
+  const streams = new OpenStreams(options.maxOpenStreams ?? DEFAULT_MAX_OPEN_STREAMS, finishEvicted);
+  const openEntry = (key: number, hour: number, source: string, linktype: number) =>
+    streams.get(key, hour, () => new ArchiveStream(source, linktype, outDir, codec, level, snaplen, header.nanosecond, options.index ?? true));
+  const open = (key: number, hour: number, source: string, linktype: number): ArchiveStream => openEntry(key, hour, source, linktype).stream;
   const RAW_KEY = 0;
   const COMBINED_KEY = -1;
   const COMBINED_RAW_IP_KEY = -2;
   // Classic pcap has one link type per file, so inner frames that are bare IP get their own stream.
-  const openCombined = (linktype: number, hour: number): ArchiveStream =>
-    linktype === LINKTYPE_RAW ? open(COMBINED_RAW_IP_KEY, hour, 'all-ip', linktype) : open(COMBINED_KEY, hour, 'all', linktype);
+  const openCombined = (linktype: number, hour: number) =>
+    linktype === LINKTYPE_RAW ? openEntry(COMBINED_RAW_IP_KEY, hour, 'all-ip', linktype) : openEntry(COMBINED_KEY, hour, 'all', linktype);
   let lastKey = NaN;
   let lastHour = NaN;
-  let lastStream: ArchiveStream | undefined;
+  let lastOpen: OpenStream | undefined;
   let packetsIn = 0;
   let decapsulated = 0;
   let unknown = 0;
@@ -85,7 +107,7 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
       unknown += 1;
       // Not-encapsulated packets keep the capture's own link type, in their own "raw" stream.
       if (keepUnknown) open(RAW_KEY, hour, 'raw', header.linktype).add(buf, start, end, sec, frac, origLen);
-      return;
+      return finishing.length < MAX_FINISHING;
     }
     decapsulated += 1;
     const innerStart = result.innerStart;
@@ -103,50 +125,55 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
       }
     }
     const key = splitBySource
-      ? result.encap * 2 * TWO_POW_32 + (linktype === LINKTYPE_RAW ? TWO_POW_32 : 0) + (result.id + 1)
+      ? sourceKey(result.encap, result.id, linktype)
       : linktype === LINKTYPE_RAW
         ? COMBINED_RAW_IP_KEY
         : COMBINED_KEY;
-    let stream: ArchiveStream;
-    if (key === lastKey && hour === lastHour && lastStream) {
-      stream = lastStream;
+    if (key === lastKey && hour === lastHour && lastOpen) {
+      streams.touch(lastOpen);
     } else {
-      stream = splitBySource ? open(key, hour, sourceToken(result.encap, result.id, linktype), linktype) : openCombined(linktype, hour);
+      lastOpen = splitBySource ? openEntry(key, hour, sourceToken(result.encap, result.id, linktype), linktype) : openCombined(linktype, hour);
       lastKey = key;
       lastHour = hour;
-      lastStream = stream;
     }
+    const stream = lastOpen.stream;
     if (wireLength > MAX_MTU_FRAME) oversized += 1;
     stream.add(buf, innerStart, innerEnd, sec, frac, wireLength);
     stream.noteOuterSource(buf, result.outerSrcOffset, result.outerSrcLength);
     if (corrected) stream.corrections += 1;
     if (splitBySource && options.combined) {
-      const combined = openCombined(linktype, hour);
+      const combined = openCombined(linktype, hour).stream;
       combined.add(buf, innerStart, innerEnd, sec, frac, wireLength);
       if (corrected) combined.corrections += 1;
     }
+    return finishing.length < MAX_FINISHING;
   };
 
-  const allStreams = () => [...streams.values()].flatMap((byHour) => [...byHour.values()]);
+  const waitForFinished = async () => {
+    const inFlight = finishing;
+    finishing = [];
+    await Promise.all(inFlight);
+    if (finishFailure !== undefined) throw finishFailure;
+  };
   const waitForCompressors = async () => {
-    for (const stream of allStreams()) if (stream.file.needsDrain) await stream.file.drain();
+    if (finishing.length > 0) await waitForFinished();
+    for (const stream of streams.all()) if (stream.file.needsDrain) await stream.file.drain();
   };
 
   let read;
   try {
     read = await readPcapFile(inputPath, visit, waitForCompressors);
+    await waitForFinished();
   } catch (error) {
-    await Promise.all(allStreams().map((stream) => stream.file.abort()));
+    await Promise.allSettled(finishing);
+    await Promise.all(streams.all().map((stream) => stream.file.abort()));
     throw error;
   }
 
-  const objects: PackedObject[] = [];
   try {
-    for (const stream of allStreams()) {
-      objects.push(await finishObject(stream, { outDir, prefix, sink, codec, level, input: basename(inputPath) }));
-    }
+    for (const stream of streams.all()) objects.push(await finishObject(stream, context));
   } catch (error) {
-    await Promise.all(allStreams().map((stream) => rm(stream.file.tempPath, { force: true })));
+    await Promise.all(streams.all().map((stream) => rm(stream.file.tempPath, { force: true })));
     await Promise.all(objects.flatMap((o) => (o.index ? [rm(o.index.filePath, { force: true })] : [])));
     throw error;
   }
@@ -161,6 +188,7 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
     corrections,
     oversized,
     objects,
+    ...(read.timestampsNormalised > 0 ? { timestampsNormalised: read.timestampsNormalised } : {}),
     ...(read.cut ? { cut: read.cut } : {}),
   };
 }
@@ -172,6 +200,23 @@ interface FinishContext {
   codec: PackOptions['codec'];
   level: number;
   input: string;
+  /** Names given so far in this capture (see uniqueName). */
+  names: Set<string>;
+}
+
+/**
+ * The object's name with the start of its sha256, unless this capture already produced that name:
+ * a source evicted from the open streams and back in the same hour with byte-identical packets
+ * (duplicated records) would overwrite its first object. Then the hash part is taken from
+ * sha256(sha256 + ":" + n), which the same capture reproduces on a re-pack.
+ */
+function uniqueName(names: Set<string>, nameFor: (hash: string) => string, sha256: string): string {
+  let name = nameFor(sha256.slice(0, NAME_HASH_LENGTH));
+  for (let n = 1; names.has(name); n += 1) {
+    name = nameFor(createHash('sha256').update(`${sha256}:${n}`).digest('hex').slice(0, NAME_HASH_LENGTH));
+  }
+  names.add(name);
+  return name;
 }
 
 /**
@@ -180,18 +225,19 @@ interface FinishContext {
  */
 async function finishObject(stream: ArchiveStream, context: FinishContext): Promise<PackedObject> {
   const compressed = await stream.finish();
-  const hash = compressed.sha256.slice(0, NAME_HASH_LENGTH);
-  const name = objectName({
-    prefix: context.prefix,
-    firstSec: stream.firstSec,
-    firstNsec: stream.firstNsec,
-    lastSec: stream.lastSec,
-    lastNsec: stream.lastNsec,
-    source: stream.source,
-    sink: context.sink,
-    hash,
-    codec: context.codec,
-  });
+  const name = uniqueName(context.names, (hash) =>
+    objectName({
+      prefix: context.prefix,
+      firstSec: stream.firstSec,
+      firstNsec: stream.firstNsec,
+      lastSec: stream.lastSec,
+      lastNsec: stream.lastNsec,
+      source: stream.source,
+      sink: context.sink,
+      hash,
+      codec: context.codec,
+    }),
+  compressed.sha256);
   const filePath = join(context.outDir, basename(name));
   const [encapsulation, id] = stream.source.split('-');
   const metadata: Record<string, string> = {

@@ -28,6 +28,13 @@ export interface PackOptions {
   fixTruncated?: boolean;
   /** Write an index beside each object (default true; see agent/index/format.ts). */
   index?: boolean;
+  /**
+   * Streams (source, hour) open at once (default 64, see open-streams.ts); beyond it the least
+   * recently used is finished as an object and its source starts a new one when it comes back.
+   */
+  maxOpenStreams?: number;
+  /** The capture's name for the objects' `input` metadata (default: the input file's base name). */
+  inputName?: string;
 }
 
 /** An object's index file, written beside it (`<object file>.idx.zst`), uploaded after it. */
@@ -82,6 +89,8 @@ export interface PackReport {
    */
   oversized: number;
   objects: PackedObject[];
+  /** Records kept whose timestamp fraction was a second or more; carried into the seconds. */
+  timestampsNormalised?: number;
   /** Set when the input ends inside a record (a crash or power loss cut it): what was kept, and why it stopped. */
   cut?: { offset: number; reason: string };
 }

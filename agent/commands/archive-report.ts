@@ -10,17 +10,28 @@ export function formatReport(summary: ArchiveSummary): string {
   let inputBytes = 0;
   let frameBytes = 0;
   let outputBytes = 0;
-  for (const report of summary.reports) {
+  for (const [index, report] of summary.reports.entries()) {
+    const input = summary.inputs[index];
     inputBytes += report.inputBytes;
     packets += report.packetsIn;
     lines.push(
       `${report.input}: ${report.packetsIn} packets, ${report.decapsulated} decapsulated, ${report.unknown} not encapsulated, ` +
         `${report.corrections} truncated lengths restored`,
     );
+    if (input?.decompressed) lines.push(`  read as a ${input.decompressed}-compressed capture (${mb(report.inputBytes)} MB decompressed)`);
+    if (input?.damage) {
+      lines.push(`  warning: the ${input.decompressed} stream is damaged (${input.damage}); archived what came before the damage`);
+    }
     if (report.oversized > 0) {
       lines.push(
         `  warning: ${report.oversized} packets are longer than a 9000-byte MTU allows: GRO/LRO merged them on the capturing host; ` +
           'turn offloads off there (ethtool -K <interface> gro off lro off)',
+      );
+    }
+    if (report.timestampsNormalised) {
+      lines.push(
+        `  warning: ${report.timestampsNormalised} packets had a timestamp fraction of a second or more (a writer's bug); ` +
+          'kept, with the excess carried into the seconds',
       );
     }
     if (report.cut) lines.push(`  warning: input cut off at byte ${report.cut.offset}: ${report.cut.reason}; every complete packet before it was kept`);

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { packCapture } from '../archive/pack.js';
 import { indexPutRequest } from '../index/upload.js';
@@ -13,6 +13,9 @@ import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
 import { UsageError } from '../usage-error.js';
 import { formatReport } from './archive-report.js';
+import { prepareInput, type ArchiveInput } from './archive-inputs.js';
+import { withWorkDir } from './work-dir.js';
+import { whyNotWritableDirectory } from '../fs/dir-check.js';
 
 interface ArchiveFlags {
   store: string;
@@ -33,13 +36,15 @@ interface ArchiveFlags {
 export interface ArchiveSummary {
   reports: PackReport[];
   uploaded: { name: string; size: number; alreadyPresent: boolean }[];
+  /** Per input, in order: whether it was decompressed, and whether its compressed stream was damaged. */
+  inputs: { name: string; decompressed?: Codec; damage?: string }[];
 }
 
 export function registerArchiveCommand(program: Command): void {
   program
     .command('archive')
     .description('Archive capture files: decapsulate, split by source, compress, and put the objects into a store.')
-    .argument('<capture...>', 'classic pcap files (e.g. from tcpdump -w)')
+    .argument('<capture...>', 'classic pcap files (e.g. from tcpdump -w), also gzip/zstd-compressed or a pipe such as <(ssh host cat x.pcap)')
     .requiredOption('--store <dir|url>', 'where objects go: a directory or file:// URL')
     .addOption(new Option('--decap <mode>', 'encapsulation to take apart').choices(['auto', 'vxlan', 'geneve', 'gre', 'erspan', 'none']).default('auto'))
     .addOption(new Option('--split <mode>', 'one object stream per source (VNI/key), or one combined stream').choices(['vni', 'none']).default('vni'))
@@ -49,7 +54,12 @@ export function registerArchiveCommand(program: Command): void {
     .option('--level <n>', `compression level (default gzip ${DEFAULT_LEVEL.gzip}, zstd ${DEFAULT_LEVEL.zstd})`)
     .option('--sink <id>', 'sink id used in object names', hostname())
     .option('--prefix <prefix>', 'object name prefix', 'captures/')
-    .option('--vxlan-port <port>', 'UDP port recognised as VXLAN (repeatable; default 4789)', collectPort, [])
+    .option(
+      '--vxlan-port <port>',
+      "UDP port recognised as VXLAN (repeatable; default 4789, the IANA port OCI VTAPs use; Linux's own vxlan devices default to 8472: add --vxlan-port 8472)",
+      collectPort,
+      [],
+    )
     .option('--geneve-port <port>', 'UDP port recognised as GENEVE (repeatable; default 6081)', collectPort, [])
     .option('--no-fix-truncated', 'keep orig_len of truncated inner packets as captured')
     .option('--json', 'print the result as JSON', false)
@@ -75,26 +85,35 @@ function parseLevel(codec: Codec, text: string | undefined): number | undefined 
   return level;
 }
 
-/** Checks every input before writing anything, so a typo in the last file does not leave half a job done. */
-async function checkInputs(captures: string[]): Promise<void> {
-  for (const capture of captures) {
+/** Checks every input's pcap header before writing anything, so a typo in the last file does not leave half a job done. */
+async function checkHeaders(inputs: ArchiveInput[]): Promise<void> {
+  for (const input of inputs) {
     try {
-      await readPcapHeader(capture);
+      await readPcapHeader(input.path);
     } catch (error) {
-      if (error instanceof PcapFormatError) throw new UsageError(`${capture}: ${error.message}`);
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new UsageError(`${capture}: no such file`);
-      if (code === 'EISDIR') throw new UsageError(`${capture}: is a directory, not a capture file`);
-      if (code === 'EACCES') throw new UsageError(`${capture}: permission denied`);
+      if (error instanceof PcapFormatError) {
+        const compressed = input.decompressed ? ` (after ${input.decompressed} decompression)` : '';
+        throw new UsageError(`${input.name}: ${error.message}${compressed}`);
+      }
       throw error;
     }
   }
 }
 
+/** The directory of a local store (a path or file:// URL); undefined for other stores. */
+function localStoreDir(store: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(store)?.[1]?.toLowerCase();
+  if (scheme === undefined) return store.length > 0 ? store : undefined;
+  return scheme === 'file' ? fileURLToPath(store) : undefined;
+}
+
 export async function runArchive(captures: string[], flags: ArchiveFlags): Promise<ArchiveSummary> {
   const level = parseLevel(flags.compress, flags.level);
-  await checkInputs(captures);
-  const store: ObjectStore = await openStore(flags.store);
+  const storeDir = localStoreDir(flags.store);
+  if (storeDir !== undefined) {
+    const problem = await whyNotWritableDirectory(storeDir);
+    if (problem) throw new UsageError(`--store ${problem}`);
+  }
   const options: PackOptions = {
     decap: flags.decap,
     split: flags.split,
@@ -108,12 +127,17 @@ export async function runArchive(captures: string[], flags: ArchiveFlags): Promi
     ...(flags.vxlanPort.length > 0 ? { vxlanPorts: flags.vxlanPort } : {}),
     ...(flags.genevePort.length > 0 ? { genevePorts: flags.genevePort } : {}),
   };
-  const workDir = await mkdtemp(join(tmpdir(), 'vtap-archive-'));
-  const summary: ArchiveSummary = { reports: [], uploaded: [] };
-  try {
-    for (const capture of captures) {
-      const report = await packCapture(capture, workDir, options);
+  return withWorkDir(async (workDir) => {
+    const inputs: ArchiveInput[] = [];
+    for (const [index, capture] of captures.entries()) inputs.push(await prepareInput(capture, workDir, index));
+    await checkHeaders(inputs);
+    const store: ObjectStore = await openStore(flags.store);
+    const summary: ArchiveSummary = { reports: [], uploaded: [], inputs: [] };
+    for (const input of inputs) {
+      const report = await packCapture(input.path, workDir, { ...options, inputName: basename(input.name) });
+      report.input = input.name;
       summary.reports.push(report);
+      summary.inputs.push({ name: input.name, ...(input.decompressed ? { decompressed: input.decompressed } : {}), ...(input.damage ? { damage: input.damage } : {}) });
       for (const object of report.objects) {
         const result = await store.put(object);
         summary.uploaded.push(result);
@@ -124,10 +148,8 @@ export async function runArchive(captures: string[], flags: ArchiveFlags): Promi
         await rm(`${object.filePath}.json`, { force: true });
       }
     }
-  } finally {
-    await rm(workDir, { recursive: true, force: true });
-  }
-  return summary;
+    return summary;
+  });
 }
 
 function jsonBigint(_key: string, value: unknown): unknown {

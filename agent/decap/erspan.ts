@@ -9,7 +9,7 @@ const ERSPAN_III_PLATFORM_LENGTH = 8;
 /**
  * ERSPAN inside GRE. Type II (protocol 0x88BE with a GRE sequence number) has an 8-byte header,
  * type I (0x88BE without one) none; type III (0x22EB) has 12 bytes plus an optional 8-byte
- * platform sub-header (O flag). The source is the 10-bit session id.
+ * platform sub-header (O flag). The source is the 10-bit session id (none for type I).
  */
 export function decapErspan(buf: Buffer, gre: GreHeader, end: number, result: DecapResult): boolean {
   const start = gre.payloadStart;
@@ -18,7 +18,10 @@ export function decapErspan(buf: Buffer, gre: GreHeader, end: number, result: De
   let linktype = LINKTYPE_ETHERNET;
   if (gre.protocol === GRE_PROTO_ERSPAN_II) {
     if (!gre.hasSequence) {
-      headerLength = 0; // type I: the mirrored frame follows GRE directly
+      // Type I: the mirrored frame follows GRE directly. It has no session id, so it is source
+      // "erspan", apart from type II session 0 ("erspan-0").
+      headerLength = 0;
+      session = -1;
     } else {
       if (start + ERSPAN_II_LENGTH > end || buf[start]! >> 4 !== 1) return false;
       headerLength = ERSPAN_II_LENGTH;

@@ -11,9 +11,13 @@ import { PcapFormatError } from './errors.js';
 
 /**
  * Called once per record. `data` is only valid during the call (it may be a view into a reused
- * chunk); copy what you keep. `frac` is microseconds or nanoseconds per the file header.
+ * chunk); copy what you keep. `frac` is microseconds or nanoseconds per the file header, always
+ * below one second. Returning false (exactly) pauses the parser after this record (see push/resume).
  */
-export type RecordVisitor = (data: Buffer, start: number, end: number, sec: number, frac: number, origLen: number) => void;
+export type RecordVisitor = (data: Buffer, start: number, end: number, sec: number, frac: number, origLen: number) => unknown;
+
+/** Classic pcap seconds are an unsigned 32-bit field. */
+const MAX_SECONDS = 0xffffffff;
 
 /** Where and why a file stopped being readable before its end. */
 export interface PcapCut {
@@ -71,7 +75,15 @@ export class PcapParser {
   private carry: Buffer = Buffer.alloc(0);
   private consumed = 0;
   private stopped: PcapCut | undefined;
+  /** The unparsed rest of a chunk while the visitor has paused parsing. */
+  private pending: Buffer | undefined;
   records = 0;
+  /**
+   * Records whose timestamp fraction was a whole second or more (microseconds >= 1,000,000, or
+   * nanoseconds >= 1,000,000,000). Such a record is not corruption (tcpdump and Wireshark read on);
+   * its excess is carried into the seconds so every later stage sees a valid time.
+   */
+  timestampsNormalised = 0;
 
   constructor(private readonly visit: RecordVisitor) {}
 
@@ -84,8 +96,14 @@ export class PcapParser {
     return this.stopped;
   }
 
-  push(chunk: Buffer): void {
-    if (this.stopped) return;
+  /**
+   * Parses a chunk. Returns false when the visitor asked for a pause (it returned false): the rest
+   * of the chunk is kept as a view, not copied, so the caller must not reuse the chunk's memory
+   * until resume() has returned true.
+   */
+  push(chunk: Buffer): boolean {
+    if (this.stopped) return true;
+    if (this.pending) throw new Error('PcapParser.push while paused: call resume() until it returns true');
     let buf = chunk;
     if (this.carry.length > 0) {
       // Complete the record that straddles the boundary from just the bytes it needs, instead of
@@ -95,14 +113,28 @@ export class PcapParser {
         const take = needed - this.carry.length;
         this.processBuffer(Buffer.concat([this.carry, chunk.subarray(0, take)]));
         this.carry = Buffer.alloc(0);
-        if (this.stopped) return;
+        if (this.stopped) return true;
         buf = chunk.subarray(take);
+        if (this.pending) {
+          this.pending = buf;
+          return false;
+        }
       } else {
         buf = Buffer.concat([this.carry, chunk]);
         this.carry = Buffer.alloc(0);
       }
     }
     this.processBuffer(buf);
+    return this.pending === undefined || this.stopped !== undefined;
+  }
+
+  /** Goes on with the rest of a paused chunk; true once it is all parsed (or the input stopped). */
+  resume(): boolean {
+    const rest = this.pending;
+    if (!rest) return true;
+    this.pending = undefined;
+    this.processBuffer(rest);
+    return this.pending === undefined || this.stopped !== undefined;
   }
 
   /** Bytes the carried partial record needs in all (header + data), or 0 when its header is incomplete. */
@@ -122,39 +154,48 @@ export class PcapParser {
         return;
       }
       this.header = parseGlobalHeader(buf);
+      // `consumed` is the file offset of buf[0] (0 here); `pos` already counts the header.
       pos = GLOBAL_HEADER_LENGTH;
-      this.consumed = GLOBAL_HEADER_LENGTH;
     }
     const le = this.header.littleEndian;
     const fracLimit = this.header.nanosecond ? 1_000_000_000 : 1_000_000;
     const length = buf.length;
     let records = this.records;
     while (pos + RECORD_HEADER_LENGTH <= length) {
-      const sec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
-      const frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
+      let sec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
+      let frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
       const incl = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
       const orig = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
-      if (incl > MAX_RECORD_LENGTH || frac >= fracLimit) {
-        this.stopped = {
-          offset: this.consumed + pos,
-          reason:
-            incl > MAX_RECORD_LENGTH
-              ? `record length ${incl} exceeds ${MAX_RECORD_LENGTH} bytes: corrupt data`
-              : `timestamp fraction ${frac} out of range: corrupt data`,
-        };
+      if (incl > MAX_RECORD_LENGTH) {
+        this.stopped = { offset: this.consumed + pos, reason: `record length ${incl} exceeds ${MAX_RECORD_LENGTH} bytes: corrupt data` };
         this.records = records;
         return;
       }
       const dataStart = pos + RECORD_HEADER_LENGTH;
       const dataEnd = dataStart + incl;
       if (dataEnd > length) break;
-      this.visit(buf, dataStart, dataEnd, sec, frac, orig < incl ? incl : orig);
+      if (frac >= fracLimit) {
+        // Carry whole seconds; at the very end of 32-bit time, saturate instead of wrapping.
+        const carried = sec + Math.floor(frac / fracLimit);
+        if (carried <= MAX_SECONDS) {
+          sec = carried;
+          frac %= fracLimit;
+        } else {
+          sec = MAX_SECONDS;
+          frac = fracLimit - 1;
+        }
+        this.timestampsNormalised += 1;
+      }
       records += 1;
       pos = dataEnd;
+      if (this.visit(buf, dataStart, dataEnd, sec, frac, orig < incl ? incl : orig) === false) {
+        this.pending = buf.subarray(pos);
+        break;
+      }
     }
     this.records = records;
     this.consumed += pos;
-    if (pos < length) this.carry = Buffer.from(buf.subarray(pos));
+    if (pos < length && !this.pending) this.carry = Buffer.from(buf.subarray(pos));
   }
 
   /**

@@ -9,6 +9,8 @@ export interface PcapReadResult {
   records: number;
   bytes: number;
   cut: PcapCut | undefined;
+  /** Records kept whose timestamp fraction was out of range and was carried into the seconds. */
+  timestampsNormalised: number;
 }
 
 /** 4 MiB reads: large enough that syscalls vanish from the profile, small enough to stay in cache. */
@@ -17,7 +19,8 @@ const readBuffers = new BufferPool(CHUNK_SIZE, 4);
 
 /**
  * Streams a classic pcap file through `visit`, record by record. `afterChunk` runs between reads
- * so the caller can wait for its output to drain (backpressure). A file cut off mid-record yields
+ * so the caller can wait for its output to drain (backpressure); it also runs whenever `visit`
+ * returns false (a pause), before the parser goes on. A file cut off mid-record yields
  * every complete record and reports the cut instead of failing.
  */
 export async function readPcapFile(
@@ -35,7 +38,12 @@ export async function readPcapFile(
       if (bytesRead === 0) break;
       bytes += bytesRead;
       // The parser copies what it carries across chunks, so the read buffer can be reused.
-      parser.push(buffer.subarray(0, bytesRead));
+      let done = parser.push(buffer.subarray(0, bytesRead));
+      // A paused parser still points into `buffer`: let the caller catch up before going on.
+      while (!done) {
+        if (afterChunk) await afterChunk();
+        done = parser.resume();
+      }
       if (parser.cut) break;
       if (afterChunk) await afterChunk();
     }
@@ -47,7 +55,7 @@ export async function readPcapFile(
   const cut = parser.finish();
   const header = parser.fileHeader;
   if (!header) throw new Error('unreachable: finish() throws when there is no header');
-  return { header, records: parser.records, bytes, cut };
+  return { header, records: parser.records, bytes, cut, timestampsNormalised: parser.timestampsNormalised };
 }
 
 /** Reads only the global header: a cheap check that a file is a pcap we can process. */

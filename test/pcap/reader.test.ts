@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readPcapFile } from '../../agent/pcap/reader.js';
 import { PcapBlockWriter } from '../../agent/pcap/writer.js';
 import { PcapFormatError } from '../../agent/pcap/errors.js';
+import { PcapParser } from '../../agent/pcap/parser.js';
 import { scapy } from '../support/scapy.js';
 import { readFrames } from '../support/tshark.js';
 
@@ -132,5 +133,63 @@ describe('pcap writer', () => {
     await writeFile(out, Buffer.concat(blocks));
     const { records } = await readAll(out);
     expect(records.map((r) => Buffer.from(r.hex, 'hex').readUInt32BE(20))).toEqual([...Array(300).keys()]);
+  });
+});
+
+describe('cut offsets (issue 9, item 12: they were 24 bytes too high)', () => {
+  it('reports the exact file offset of the record a file ends inside', async () => {
+    const whole = await readFile(join(dir, 'le-us.pcap'));
+    // Walk the records to find where the last one starts.
+    let offset = 24;
+    let lastStart = 24;
+    while (offset < whole.length) {
+      lastStart = offset;
+      offset += 16 + whole.readUInt32LE(offset + 8);
+    }
+    const path = join(dir, 'cut-exact.pcap');
+    await writeFile(path, whole.subarray(0, whole.length - 5));
+    const result = await readPcapFile(path, () => undefined);
+    expect(result.cut?.offset).toBe(lastStart);
+    expect(result.cut?.reason).toBe(`file ends inside a record (${whole.length - 5 - lastStart} trailing bytes ignored)`);
+  });
+
+  it('reports the exact file offset of a record with an impossible length, also across read chunks', async () => {
+    const whole = Buffer.from(await readFile(join(dir, 'be-ns.pcap')));
+    let offset = 24;
+    for (let i = 0; i < 7; i += 1) offset += 16 + whole.readUInt32BE(offset + 8);
+    whole.writeUInt32BE(0x7fffffff, offset + 8); // the eighth record's incl_len
+    const path = join(dir, 'corrupt-exact.pcap');
+    await writeFile(path, whole);
+    const result = await readPcapFile(path, () => undefined);
+    expect(result.records).toBe(7);
+    expect(result.cut?.offset).toBe(offset);
+    // The same through a parser fed in odd-sized pieces (records straddle chunks).
+    const parser = new PcapParser(() => undefined);
+    for (let i = 0; i < whole.length; i += 37) parser.push(whole.subarray(i, i + 37));
+    expect(parser.finish()?.offset).toBe(offset);
+  });
+
+  it('pauses when the visitor asks and resumes where it stopped, without losing or repeating a record', async () => {
+    const whole = await readFile(join(dir, 'le-ns.pcap'));
+    const all: string[] = [];
+    const plain = new PcapParser((buf, start, end) => void all.push(buf.toString('hex', start, end)));
+    plain.push(whole);
+    const seen: string[] = [];
+    let pauses = 0;
+    const paused = new PcapParser((buf, start, end) => {
+      seen.push(buf.toString('hex', start, end));
+      return seen.length % 3 !== 0; // pause after every third record
+    });
+    for (let i = 0; i < whole.length; i += 500) {
+      let done = paused.push(whole.subarray(i, i + 500));
+      while (!done) {
+        pauses += 1;
+        done = paused.resume();
+      }
+    }
+    expect(paused.finish()).toBeUndefined();
+    expect(pauses).toBeGreaterThan(5);
+    expect(seen).toEqual(all);
+    expect(seen).toHaveLength(40);
   });
 });
