@@ -15,19 +15,11 @@ import { VtapLab, type PayloadName } from '../../scripts/lab/vtap-lab.js';
 import { readArchive, startAgentInSink, type AgentInSink } from '../../scripts/demo.js';
 import { decompressWithCli, diffFrames, readFrames, type Frame } from '../support/tshark.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
+import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
 const BIN = resolve('bin/vtap-archiver.js');
 const VNI = 4321;
-
-async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 /** Every frame in the archive, decompressed with the system tools and read by tshark. */
 async function archivedFrames(archiveDir: string, work: string): Promise<{ frames: Frame[]; names: string[] }> {
