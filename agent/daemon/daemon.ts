@@ -11,6 +11,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { PackOptions } from '../archive/types.js';
 import type { ObjectStore } from '../store/store.js';
 import { AGENT_VERSION } from '../version.js';
+import { filesBeingWritten } from './capture-writers.js';
 import { CaptureSupervisor, captureFilter, detectInterface, prepareInterface } from './capture.js';
 import type { AgentConfig } from './config.js';
 import { evaluateHealth, startHttp, type HealthVerdict } from './health.js';
@@ -57,6 +58,7 @@ export class Daemon {
   private readonly packWaiters = new Set<() => void>();
   private packLoopDone: Promise<void> = Promise.resolve();
   private uploadLoopDone: Promise<void> = Promise.resolve();
+  private recovery: Promise<void> = Promise.resolve();
   private current: { file: string; firstSeen: number; size: number; grewAt: number } | undefined;
   private waitingSince: number | undefined;
   private lastUpload: UploadRecord | undefined;
@@ -164,21 +166,13 @@ export class Daemon {
     const { config, logger } = this;
     this.spool.init();
     logger.info({ sink: config.sink, store: this.deps.store.location, interface: this.iface, spool: config.spool.dir }, 'vtap-archiver starting');
-    CaptureSupervisor.stopLeftover(join(config.spool.dir, 'tcpdump.pid'), logger);
-
-    // Recovery before new work: whatever tcpdump left in incoming/ is finished (it is not running).
-    const leftovers = (await this.spool.list('incoming')).sort(compareCaptureNames);
-    await this.spool.finishIncoming(leftovers);
-    const { processing, orphans } = await this.spool.recover();
-    for (const file of processing) await this.packOne(file);
-    await this.spool.removeOrphans(await this.spool.outboxOrphans());
-    const backlog = await this.spool.usage();
-    logger.info(
-      { recovered: { incoming: leftovers.length, processing: processing.length, orphans: orphans.length }, ready: backlog.ready.files, outbox: backlog.outbox.files },
-      'spool recovered',
-    );
-
+    // Capture first: every second spent before tcpdump runs is traffic lost at each restart. Only
+    // what must precede it does: stopping a left-over tcpdump (two would capture everything twice)
+    // and the interface's offloads (read only, when already off).
+    await CaptureSupervisor.stopLeftovers(join(config.spool.dir, 'tcpdump.pid'), this.spool.path('incoming'), logger);
     const prepared = prepareInterface(this.iface, config.capture.offloads);
+    await this.enforceQuota();
+    if (!this.capturePaused) this.capture.start();
     for (const problem of prepared.problems) logger.warn({ interface: this.iface }, problem);
     if (prepared.changed.length > 0) logger.info({ interface: this.iface, changed: prepared.changed, mtu: prepared.mtu }, 'capture interface prepared');
 
@@ -191,13 +185,31 @@ export class Daemon {
     this.watcher = watch(this.spool.path('incoming'), { depth: 0, ignoreInitial: true, usePolling: true, interval: 250, binaryInterval: 250 });
     this.watcher.on('add', () => void this.scanIncoming());
     this.watcher.on('error', (error) => logger.warn(`watcher: ${(error as Error).message}`));
+    this.tick = setInterval(() => void this.onTick(), 1000);
 
-    await this.enforceQuota();
-    if (!this.capturePaused) this.capture.start();
+    this.recovery = this.recoverSpool();
+    await this.recovery;
+    await this.onTick();
+  }
+
+  /**
+   * Runs beside the new capture: files of earlier runs in incoming/ are finished by the scan (no
+   * tcpdump writes them any more), the capture left in processing/ is packed again, then the pack
+   * and upload loops start.
+   */
+  private async recoverSpool(): Promise<void> {
+    const { logger } = this;
+    await this.scanIncoming();
+    const { processing, orphans } = await this.spool.recover();
+    for (const file of processing) await this.packOne(file);
+    await this.spool.removeOrphans(await this.spool.outboxOrphans());
+    const backlog = await this.spool.usage();
+    logger.info(
+      { recovered: { processing: processing.length, orphans: orphans.length }, ready: backlog.ready.files, outbox: backlog.outbox.files },
+      'spool recovered',
+    );
     this.packLoopDone = Promise.all(Array.from({ length: this.config.pack.workers }, () => this.packLoop())).then(() => undefined);
     this.uploadLoopDone = this.uploader.run();
-    this.tick = setInterval(() => void this.onTick(), 1000);
-    await this.onTick();
   }
 
   /** Graceful stop: capture, then the last partial file, then uploads (bounded), then state. */
@@ -209,6 +221,9 @@ export class Daemon {
     await this.scanIncoming();
     this.captureDrained = true;
     this.wakePackers();
+    // Stopped while still recovering: recovery finishes first (it starts the pack loops, which
+    // then drain ready/ and end).
+    await this.recovery.catch(() => undefined);
     await this.packLoopDone;
     this.uploader.stop();
     await this.uploadLoopDone;
@@ -244,7 +259,12 @@ export class Daemon {
       const runId = this.capture.running ? this.capture.runId : undefined;
       const ours = files.filter((file) => parseCaptureName(file)?.runId === runId);
       const writing = runId !== undefined ? ours[ours.length - 1] : undefined;
-      const finished = files.filter((file) => file !== writing && parseCaptureName(file));
+      let finished = files.filter((file) => file !== writing && parseCaptureName(file));
+      // A file is finished only when no tcpdump has it open for writing (whoever started it).
+      if (finished.length > 0) {
+        const open = filesBeingWritten(this.spool.path('incoming'));
+        finished = finished.filter((file) => !open.has(file));
+      }
       const moved = await this.spool.finishIncoming(finished);
       if (moved.length > 0) {
         this.metrics.captureFiles.inc(moved.length);
