@@ -163,6 +163,8 @@ export interface CaptureEvents {
   onStart?: (runId: string) => void;
   onExit?: (runId: string, info: { code: number | undefined; signal: string | undefined; stats: Partial<TcpdumpStats> }) => void;
   onError?: (message: string) => void;
+  /** tcpdump's cumulative counters for this run changed; `dropped` is the kernel drops just added. */
+  onStats?: (runId: string, stats: TcpdumpStats, dropped: number) => void;
 }
 
 export class CaptureSupervisor {
@@ -311,14 +313,14 @@ export class CaptureSupervisor {
       pending += chunk;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) this.onStderrLine(line);
+      for (const line of lines) this.onStderrLine(line, runId);
       stderrTail = (stderrTail + chunk).slice(-2000);
     });
     this.statsTimer = setInterval(() => this.requestStats(), 2_000);
     this.statsTimer.unref();
     this.exited = (async () => {
       const result = await child;
-      if (pending) this.onStderrLine(pending);
+      if (pending) this.onStderrLine(pending, runId);
       clearInterval(this.statsTimer);
       this.child = undefined;
       this.running = false;
@@ -370,7 +372,7 @@ export class CaptureSupervisor {
     }
   }
 
-  private onStderrLine(line: string): void {
+  private onStderrLine(line: string, runId: string): void {
     const text = line.trim();
     if (!text) return;
     const stats = parseTcpdumpStats(text);
@@ -383,6 +385,7 @@ export class CaptureSupervisor {
       if (next.dropped > this.lastStats.dropped) {
         this.logger.warn({ dropped: next.dropped - this.lastStats.dropped }, 'kernel dropped packets: the capture buffer (-B) overflowed');
       }
+      this.events.onStats?.(runId, next, Math.max(0, next.dropped - this.lastStats.dropped));
       this.lastStats = next;
       return;
     }

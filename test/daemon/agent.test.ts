@@ -94,7 +94,7 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     const truth = await traffic(dir, 2);
     expect(truth.length).toBeGreaterThan(500);
     // tcpdump's own counters (SIGUSR1 statistics) and the packer's per-VNI counts reach /metrics.
-    await waitFor(async () => /^vtap_archiver_capture_packets_total [1-9]/m.test(await agent.metrics()), 15_000, 'tcpdump statistics in /metrics');
+    await waitFor(async () => /^vtap_archiver_tcpdump_captured_packets_total [1-9]/m.test(await agent.metrics()), 15_000, 'tcpdump statistics in /metrics');
     const metrics = await agent.metrics();
     expect(metrics).toMatch(/^vtap_archiver_kernel_drops_total 0$/m);
     expect(metrics).toMatch(new RegExp(`^vtap_archiver_source_packets_total\\{source="vxlan-${VNI}"\\} [1-9]`, 'm'));
@@ -229,7 +229,7 @@ describe('vtap-archiver run in the emulated VTAP', () => {
       .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
   }
 
-  it('store unavailable for a while: the backlog grows, health turns red, then it drains and nothing is lost', async () => {
+  it('store unavailable for a while: the backlog grows, health says degraded (still 200: the sink keeps capturing), then it drains and nothing is lost', async () => {
     const dir = await mkdtemp(join(root, 'outage-'));
     const agent = await startAgentInSink(lab.sink, {
       dir, iface: lab.sinkIf, port: (port += 1), rotateMegabytes: 1,
@@ -237,8 +237,10 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     });
     const restore = await storeOutage(agent.archiveDir);
     const truth = await traffic(dir, 2);
-    await waitFor(async () => (await agent.health())[0] === 503, 15_000, 'health to turn red');
-    expect((await agent.health())[1]).toMatch(/store accepted no upload for \d+ s with \d+ objects waiting/);
+    await waitFor(async () => (await agent.health())[1].startsWith('degraded'), 15_000, 'health to say degraded');
+    const [code, body] = await agent.health();
+    expect(code).toBe(200);
+    expect(body).toMatch(/store accepted no upload for \d+ s with \d+ objects waiting/);
     const during = await agent.metrics();
     expect(metric(during, 'vtap_archiver_backlog_files')).toBeGreaterThanOrEqual(1);
     expect(metric(during, 'vtap_archiver_upload_errors_total')).toBeGreaterThanOrEqual(2);
@@ -247,7 +249,7 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     expect(waiting).toBeGreaterThanOrEqual(1);
 
     await restore();
-    await waitFor(async () => (await agent.health())[0] === 200, 15_000, 'health to turn green again');
+    await waitFor(async () => (await agent.health())[1] === 'ok', 15_000, 'health to be ok again');
     await waitFor(async () => (await readdir(join(agent.spoolDir, 'outbox'))).length === 0, 15_000, 'the backlog to drain');
     expect(metric(await agent.metrics(), 'vtap_archiver_objects_archived_total')).toBeGreaterThanOrEqual(waiting);
     expect(await agent.stop()).toBe(0);
@@ -266,6 +268,16 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     // Random payloads: the objects are as large as the captures, so the backlog outgrows 1.5 MB.
     const truth = await traffic(dir, 8, ['random.bin']);
     await waitFor(async () => metric(await agent.metrics(), 'vtap_archiver_evicted_files_total') > 0, 15_000, 'an eviction');
+    // Loss is a health reason: degraded (200: the store is the problem, another sink would lose the same).
+    const [healthCode, healthText] = await agent.health();
+    expect(healthCode).toBe(200);
+    expect(healthText).toMatch(/^degraded\n/);
+    expect(healthText).toMatch(/evicted \d+ files \(\d+ packets\) before upload in the last 300 s/);
+    await waitFor(async () => /evicted [1-9]\d* files/.test((await status(agent.spoolDir)).stdout), 5000, 'status to show the evictions');
+    const shown = await status(agent.spoolDir);
+    expect(shown.code).toBe(1); // degraded is not "all well"
+    expect(shown.stdout).toMatch(/^health: +DEGRADED: .*evicted/m);
+    expect(shown.stdout).toMatch(/^loss: +since start: \d+ kernel drops, evicted [1-9]/m);
     // Let the last capture be packed (the quota may evict more), then read the loss and let the store back.
     await new Promise((r) => setTimeout(r, 3000));
     await restore();
