@@ -97,5 +97,8 @@ export function registerRun(program: Command): void {
         throw error;
       }
       await stopped;
+      // The spool is consistent now. A store still being opened (SDK retries during an outage) must
+      // not hold the process for its whole retry budget.
+      setTimeout(() => process.exit(), 2000).unref();
     });
 }

@@ -245,10 +245,12 @@ export class Daemon {
     this.metrics.healthy.set(this.lastHealth.ok ? 1 : 0);
     this.metrics.degraded.set(this.lastHealth.status === 'degraded' ? 1 : 0);
     const summary = `${this.lastHealth.status}: ${this.lastHealth.reasons.join('; ')}`;
-    if (summary !== this.loggedHealth) {
+    // Logged when the status or a reason changes, not when only a count or a duration in it does.
+    const key = summary.replace(/\d+/g, 'N');
+    if (key !== this.loggedHealth) {
       if (this.lastHealth.status === 'healthy') this.logger.info('health: ok');
       else this.logger.warn({ status: this.lastHealth.status, reasons: this.lastHealth.reasons }, `health: ${summary}`);
-      this.loggedHealth = summary;
+      this.loggedHealth = key;
     }
     return this.lastHealth;
   }

@@ -18,6 +18,8 @@ import { LocalDirectoryStore } from '../../agent/store/local.js';
 import { waitFor } from '../support/wait.js';
 import { findCaptureWriters } from '../../agent/daemon/capture-writers.js';
 import { writeVxlanCapture } from './fixtures.js';
+import { makeApiKey } from '../support/oci-standin/index.js';
+import { writeOciConfig } from '../store/oci-fixtures.js';
 
 const run = promisify(execFile);
 const BIN = resolve('bin/vtap-archiver.js');
@@ -132,11 +134,11 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     if (point === 'processing' || point === 'packed' || point === 'moving') expect(before.processing?.length).toBeGreaterThanOrEqual(1); // one per pack worker that got there
     if (point === 'moving') expect(before.outbox?.some((file) => !file.endsWith('.json'))).toBe(true);
 
-    // The killed agent's tcpdump is still running; the new agent must stop it and recover everything.
+    // The killed agent's tcpdump does not outlive it: its wrapper stops it (flushed) when the agent dies.
+    await waitFor(() => findCaptureWriters(join(first.spoolDir, 'incoming')).length === 0, 5000, 'the killed agent\'s tcpdump to exit');
     const second: AgentInSink = await startAgentInSink(lab.sink, { ...options, reuse: true });
     expect(await second.stop()).toBe(0);
     const log = await readFile(second.logFile, 'utf8');
-    expect(log).toMatch(/stopping a tcpdump left over by a previous agent/);
     expect(log).toMatch(/"msg":"spool recovered"/);
     if (point === 'put') expect(log).toMatch(/"alreadyPresent":true/);
 
@@ -212,6 +214,87 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     expect(archived).toBe(planted);
   });
 
+  it('Object Storage unreachable at start: capture starts anyway, health says degraded, the backlog waits in the spool', async () => {
+    const dir = await mkdtemp(join(root, 'store-down-'));
+    const key = makeApiKey();
+    const ociConfig = writeOciConfig(dir, key, 'us-ashburn-1');
+    // Nothing listens on port 9 in the sink namespace: every request is refused.
+    const store = `oci://testns/archive?auth=config-file&config=${encodeURIComponent(ociConfig)}&endpoint=${encodeURIComponent('http://127.0.0.1:9')}`;
+    const agent = await startAgentInSink(lab.sink, { dir, iface: lab.sinkIf, port: (port += 1), rotateMegabytes: 1, extra: { store } });
+    const [code, body] = await agent.health();
+    expect(code).toBe(200);
+    expect(body).toMatch(/^degraded\nstore not open: /);
+    const truth = await traffic(dir, 2);
+    expect(await agent.stop()).toBe(0);
+    // Everything captured is packed and waiting in the outbox for the store.
+    const outbox = join(agent.spoolDir, 'outbox');
+    const frames: Frame[] = [];
+    for (const file of (await readdir(outbox)).filter((name) => /\.pcap\.zst$/.test(name))) {
+      const plain = join(dir, `${file}.pcap`);
+      await decompressWithCli(join(outbox, file), plain);
+      frames.push(...(await readFrames(plain)));
+    }
+    expect(diffFrames(frames, truth)).toMatchObject({ missingCount: 0, extraCount: 0 });
+    const log = await readFile(agent.logFile, 'utf8');
+    expect(log).toMatch(/objects left in the outbox for the next start/);
+  });
+
+  it('a capture that fails to pack with the same error every time goes to rejected/ with the reason, counted', async () => {
+    const dir = await mkdtemp(join(root, 'rejected-'));
+    const file = '1700000000009-20260101T000000.pcap';
+    // A directory where a capture should be: reading it fails with EISDIR, every time.
+    await mkdir(join(dir, 'spool', 'ready', file), { recursive: true });
+    await writeFile(join(dir, 'spool', 'ready', file, 'x'), 'not a capture');
+    const agent = await startAgentInSink(lab.sink, { dir, iface: lab.sinkIf, port: (port += 1) });
+    const reason = join(agent.spoolDir, 'rejected', `${file}.json`);
+    await waitFor(() => existsSync(reason), 60_000, 'the capture to be rejected');
+    expect(JSON.parse(await readFile(reason, 'utf8'))).toMatchObject({ capture: file, kind: 'repeated-error', reason: expect.stringMatching(/the same error 3 times: EISDIR/) });
+    expect(metric(await agent.metrics(), 'vtap_archiver_rejected_captures_total')).toBe(1);
+    expect(await agent.stop()).toBe(0);
+    expect(existsSync(join(agent.spoolDir, 'rejected', file))).toBe(true);
+    expect((await readFile(agent.logFile, 'utf8')).match(/attempt \d+\): .*will retry/g)).toHaveLength(2);
+  });
+
+  it('spool disk full: health turns red with the reason, and the packets tcpdump could not write are counted as lost', async () => {
+    const dir = await mkdtemp(join(root, 'disk-full-'));
+    const mount = join(dir, 'small');
+    await mkdir(mount);
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mount]);
+    try {
+      // No reserve: nothing stops the disk from filling (the reserve is what normally prevents it).
+      const agent = await startAgentInSink(lab.sink, {
+        dir, iface: lab.sinkIf, port: (port += 1), rotateMegabytes: 1, compress: 'gzip', quotaMegabytes: 100,
+        extra: { spool: { dir: join(mount, 'spool'), quotaMegabytes: 100, reserveMegabytes: 0 }, upload: { maxBackoffSeconds: 1, shutdownSeconds: 30 } },
+      });
+      const restore = await storeOutage(agent.archiveDir);
+      const seen: Array<[number, string]> = [];
+      const truth = await traffic(dir, 14, ['random.bin']);
+      await waitFor(async () => {
+        const answer = await agent.health();
+        seen.push(answer);
+        return answer[0] === 503 && /spool disk full/.test(answer[1]);
+      }, 15_000, 'health to report the full disk');
+      expect(metric(await agent.metrics(), 'vtap_archiver_spool_disk_full')).toBe(1);
+      await restore();
+      expect(await agent.stop()).toBe(0);
+      const log = await readFile(agent.logFile, 'utf8');
+      expect(log).toMatch(/spool disk full \(\d+ bytes free/);
+      const lostLines = log.split('\n').filter((line) => line.includes('never reached the spool'));
+      expect(lostLines.length).toBeGreaterThanOrEqual(1);
+      const lost = lostLines.reduce((sum, line) => sum + (JSON.parse(line) as { lost: number }).lost, 0);
+      expect(lost).toBeGreaterThan(0);
+      const state = JSON.parse(await readFile(join(mount, 'spool', 'state.json'), 'utf8')) as { totals: { writeLostPackets: number } };
+      expect(state.totals.writeLostPackets).toBe(lost);
+      const { frames } = await archivedFrames(agent.archiveDir, dir);
+      const diff = diffFrames(frames, truth);
+      expect(diff.extraCount).toBe(0);
+      // What is missing is exactly what was reported lost.
+      expect(diff.missingCount).toBe(lost);
+    } finally {
+      await run('umount', ['-l', mount]).catch(() => undefined);
+    }
+  });
+
   /** Takes the local store away (its directory replaced by a file), and gives it back. */
   async function storeOutage(archiveDir: string): Promise<() => Promise<void>> {
     await rename(archiveDir, `${archiveDir}.away`);
@@ -249,7 +332,7 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     expect(waiting).toBeGreaterThanOrEqual(1);
 
     await restore();
-    await waitFor(async () => (await agent.health())[1] === 'ok', 15_000, 'health to be ok again');
+    await waitFor(async () => (await agent.health())[1].trim() === 'ok', 15_000, 'health to be ok again');
     await waitFor(async () => (await readdir(join(agent.spoolDir, 'outbox'))).length === 0, 15_000, 'the backlog to drain');
     expect(metric(await agent.metrics(), 'vtap_archiver_objects_archived_total')).toBeGreaterThanOrEqual(waiting);
     expect(await agent.stop()).toBe(0);
@@ -269,8 +352,13 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     const truth = await traffic(dir, 8, ['random.bin']);
     await waitFor(async () => metric(await agent.metrics(), 'vtap_archiver_evicted_files_total') > 0, 15_000, 'an eviction');
     // Loss is a health reason: degraded (200: the store is the problem, another sink would lose the same).
-    const [healthCode, healthText] = await agent.health();
-    expect(healthCode).toBe(200);
+    // (Polled: a quiet capture file is closed by restarting tcpdump, a moment of 503.)
+    let healthText = '';
+    await waitFor(async () => {
+      const [code, text] = await agent.health();
+      healthText = text;
+      return code === 200;
+    }, 10_000, 'health 200');
     expect(healthText).toMatch(/^degraded\n/);
     expect(healthText).toMatch(/evicted \d+ files \(\d+ packets\) before upload in the last 300 s/);
     await waitFor(async () => /evicted [1-9]\d* files/.test((await status(agent.spoolDir)).stdout), 5000, 'status to show the evictions');
