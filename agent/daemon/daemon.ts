@@ -213,6 +213,7 @@ export class Daemon {
       {
         quotaBytes: config.spool.quotaMegabytes * 1e6,
         reserveBytes: config.spool.reserveMegabytes * 1e6,
+        fullBelowBytes: DISK_FULL_BYTES,
         policy: config.spool.policy,
       },
       this.logger,

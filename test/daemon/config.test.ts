@@ -112,7 +112,7 @@ describe('agent configuration', () => {
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.code).toBe(2);
-    expect(result.ms).toBeLessThan(10_000);
+    expect(result.ms).toBeLessThan(20_000); // CLI start-up alone takes seconds on a loaded 2-core machine; the bugs were minutes or forever
   });
 
   it('`run` refuses a config that gives a key twice, naming it', async () => {
@@ -132,7 +132,7 @@ describe('agent configuration', () => {
       const result = await runWith('port-in-use', { http: { host: '127.0.0.1', port } });
       expect(result.stderr).toBe(`vtap-archiver: http.port: port ${port} on 127.0.0.1 is already in use\n`);
       expect(result.code).toBe(2);
-      expect(result.ms).toBeLessThan(10_000);
+      expect(result.ms).toBeLessThan(20_000); // CLI start-up alone takes seconds on a loaded 2-core machine; the bugs were minutes or forever
     } finally {
       holder.close();
     }
@@ -145,7 +145,7 @@ describe('agent configuration', () => {
     const result = await cli(['archive', capture, '--store', '/proc/x']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^vtap-archiver: store: \/proc\/x is on the proc pseudo file system/);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   it('`run --check-config` prints the effective configuration and exits 0', async () => {
