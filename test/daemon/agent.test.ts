@@ -349,19 +349,20 @@ describe('vtap-archiver run in the emulated VTAP', () => {
     const truth = await traffic(dir, 8, ['random.bin']);
     await waitFor(async () => metric(await agent.metrics(), 'vtap_archiver_evicted_files_total') > 0, 15_000, 'an eviction');
     // Loss is a health reason: degraded (200: the store is the problem, another sink would lose the same).
-    // Polled: 503 is right while capture is paused (nothing left to evict) or a quiet capture file is
-    // being closed; otherwise the eviction alone answers 200 "degraded".
+    // Loss is a health reason. Alone it answers 200 "degraded"; 503 is right while capture is paused
+    // (nothing left to evict: on a loaded machine that can last the whole outage).
     let answer: [number, string] = [0, ''];
     await waitFor(async () => {
       answer = await agent.health();
-      return answer[0] === 200 && /evicted \d+ files/.test(answer[1]);
-    }, 30_000, 'health 200 with the eviction as its reason');
-    expect(answer[1]).toMatch(/^degraded\n/);
+      return /evicted \d+ files/.test(answer[1]);
+    }, 30_000, 'the eviction among the health reasons');
     expect(answer[1]).toMatch(/evicted \d+ files \(\d+ packets\) before upload in the last 300 s/);
+    if (answer[0] === 200) expect(answer[1]).toMatch(/^degraded\n/);
+    else expect(answer[1]).toMatch(/^unhealthy\n(.*\n)*capture paused: spool over quota/);
     await waitFor(async () => /evicted [1-9]\d* files/.test((await status(agent.spoolDir)).stdout), 5000, 'status to show the evictions');
     const shown = await status(agent.spoolDir);
     expect(shown.code).toBe(1); // degraded is not "all well"
-    expect(shown.stdout).toMatch(/^health: +DEGRADED: .*evicted/m);
+    expect(shown.stdout).toMatch(/^health: +(DEGRADED|UNHEALTHY): .*evicted/m);
     expect(shown.stdout).toMatch(/^loss: +since start: \d+ kernel drops, evicted [1-9]/m);
     // Let the last capture be packed (the quota may evict more), then read the loss and let the store back.
     await new Promise((r) => setTimeout(r, 3000));
