@@ -1,5 +1,11 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled from agent/cli.ts by `npm run build` (run by npm ci / npm test).
-import { main } from '../dist/agent/cli.js';
-
+// The version check comes first and the CLI is imported only after it: on an older Node the CLI's
+// modules fail to load (node:zlib has no createZstdCompress before 22.15) with a SyntaxError stack.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 15)) {
+  process.stderr.write(`vtap-archiver needs Node.js >= 22.15 (this is ${process.version})\n`);
+  process.exit(2);
+}
+const { main } = await import('../dist/agent/cli.js');
 process.exitCode = await main(process.argv);

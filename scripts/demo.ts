@@ -221,7 +221,7 @@ async function main(): Promise<number> {
     console.log(`demo: /health before stop: ${status} ${body.trim()}`);
     const metrics = await agent.metrics();
     const pick = (name: string) => metrics.split('\n').filter((line) => line.startsWith(name)).join('; ');
-    console.log(`demo: /metrics: ${pick('vtap_archiver_capture_packets_total')}; ${pick('vtap_archiver_kernel_drops_total')}; ${pick('vtap_archiver_source_packets_total')}`);
+    console.log(`demo: /metrics: ${pick('vtap_archiver_tcpdump_captured_packets_total')}; ${pick('vtap_archiver_kernel_drops_total')}; ${pick('vtap_archiver_source_packets_total')}`);
     console.log('demo: vtap-archiver status:');
     const statusOut = await new Promise<string>((resolveStatus) => {
       const child = spawn(process.execPath, [AGENT_BIN, 'status', '--spool-dir', agent!.spoolDir], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -41,26 +41,41 @@ export function registerRun(program: Command): void {
         overrides.httpPort = Number(flags.httpPort);
       }
       // Loaded here, not at the top: every other command starts without the daemon's modules.
-      const [{ loadConfig }, { Daemon }, { createLogger }, { abortOwnStaleUploads }, { openStore }, { packCapture }] = await Promise.all([
+      const [{ loadConfig }, { Daemon }, { createLogger }, { abortOwnStaleUploads }, { openStore, validateStoreUrl }, { packCapture }, { preflight }, { LocalDirectoryStore }] = await Promise.all([
         import('../daemon/config.js'),
         import('../daemon/daemon.js'),
         import('../daemon/logger.js'),
         import('../daemon/stale-uploads.js'),
         import('../store/open.js'),
         import('../archive/pack.js'),
+        import('../daemon/preflight.js'),
+        import('../store/local.js'),
       ]);
       const config = loadConfig({ ...(flags.config ? { path: flags.config } : {}), overrides });
       if (flags.checkConfig) {
         process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
         return;
       }
+      // A sink archives to a store someone looks at: a default here would quietly fill the VM's disk.
+      const storeUrl = config.store;
+      if (storeUrl === undefined) throw new UsageError('config: store: required (oci://<namespace>/<bucket>?region=.., a directory or a file:// URL)');
+      await validateStoreUrl(storeUrl);
+      preflight(config);
       const logger = createLogger();
-      // The OCI store reports retries and refusals through the agent's own log, not the SDK's console.
-      const store = await openStore(config.store, {
-        oci: { logger: ({ level, msg, ...fields }) => logger[level](fields, msg) },
+      const daemon = new Daemon({ ...config, store: storeUrl }, {
+        // Opened in the background, retried until it works: capture never waits for the store.
+        // The OCI store reports retries and refusals through the agent's own log, not the SDK's console.
+        openStore: () => openStore(storeUrl, { oci: { logger: ({ level, msg, ...fields }) => logger[level](fields, msg) } }),
+        onStoreOpen: async (store) => {
+          await abortOwnStaleUploads(store, config, logger);
+          if (store instanceof LocalDirectoryStore) {
+            const removed = await store.removeStaleTempFiles();
+            if (removed > 0) logger.info({ removed, store: store.location }, 'removed temp files an interrupted put left in the store');
+          }
+        },
+        packer: packCapture,
+        logger,
       });
-      await abortOwnStaleUploads(store, config, logger);
-      const daemon = new Daemon(config, { store, packer: packCapture, logger });
       let stopping: Promise<void> | undefined;
       const stopped = new Promise<void>((resolve, reject) => {
         const onSignal = (signal: NodeJS.Signals) => {
@@ -76,6 +91,7 @@ export function registerRun(program: Command): void {
       try {
         await daemon.start();
       } catch (error) {
+        // A UsageError (the port, say) is printed by the CLI as its one line; the log says it too.
         logger.fatal(`cannot start: ${(error as Error).message}`);
         await daemon.stop('start-up failed').catch(() => undefined);
         throw error;
@@ -93,5 +109,8 @@ export function registerRun(program: Command): void {
       await stopped;
       await monitoring?.stop();
       await stopFilterServices();
+      // The spool is consistent now. A store still being opened (SDK retries during an outage) must
+      // not hold the process for its whole retry budget.
+      setTimeout(() => process.exit(), 2000).unref();
     });
 }

@@ -5,13 +5,49 @@
  * (printed on SIGUSR1 and at exit) into metrics.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { chownSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { findCaptureWriters, processAlive, stopAndWait } from './capture-writers.js';
+import { holdIfAskedSync } from './spool.js';
 import { backoffMs } from './uploader.js';
+
+/**
+ * Runs tcpdump so that it can never outlive the agent or capture unrecorded ($1 = pid file, then the
+ * tcpdump command). An inner sh writes its own pid to the pid file (tmp + rename) and then execs
+ * tcpdump, so the pid is on disk before any packet is. A watcher reads the agent's end of a pipe
+ * (stdin): it reads end-of-file when the agent closes it or dies in any way, kill -9 included, and
+ * then sends tcpdump SIGTERM (tcpdump flushes and closes its file). The wrapper exits with
+ * tcpdump's status. Chosen over prctl(PR_SET_PDEATHSIG) (setpriv --pdeathsig): Oracle Linux 8's
+ * util-linux 2.32 has no --pdeathsig, and the kernel clears the death signal when tcpdump -Z
+ * changes its user. The pid file is not fsynced: after a power loss no tcpdump survives to stop.
+ */
+export const TCPDUMP_WRAPPER = [
+  'pidfile=$1; shift',
+  'exec 3<&0 </dev/null',
+  'sh -c \'echo $$ > "$0.tmp" && mv -f "$0.tmp" "$0" && exec "$@"\' "$pidfile" "$@" 3<&- &',
+  'child=$!',
+  '( read -r _ <&3; kill -TERM "$child" 2>/dev/null ) &',
+  'watcher=$!',
+  'exec 3<&-',
+  'wait "$child"',
+  'status=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+
+function readPid(pidFile: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface TcpdumpStats {
   captured: number;
@@ -79,19 +115,32 @@ export function prepareInterface(iface: string, wantOffloadsOff: boolean): { cha
     problems.push(`cannot read the MTU of ${iface}: ${(error as Error).message}`);
   }
   if (!wantOffloadsOff) return { changed, problems, ...(mtu !== undefined ? { mtu } : {}) };
-  for (const feature of ['gro', 'lro']) {
-    try {
-      execFileSync('ethtool', ['-K', iface, feature, 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      changed.push(`${feature} off`);
-    } catch {
-      // Ask what the state is: "fixed" features cannot be changed and may already be off.
-    }
-  }
-  try {
+  const OFFLOADS = { gro: 'generic-receive-offload', lro: 'large-receive-offload' } as const;
+  const readOffloads = (): Record<string, { on: boolean; note: string }> => {
     const features = execFileSync('ethtool', ['-k', iface], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const name of ['generic-receive-offload', 'large-receive-offload']) {
+    const states: Record<string, { on: boolean; note: string }> = {};
+    for (const name of Object.values(OFFLOADS)) {
       const line = new RegExp(`^${name}: (on|off)(.*)$`, 'm').exec(features);
-      if (line?.[1] === 'on') problems.push(`${name} is still on for ${iface}${line[2]?.trim() ? ` ${line[2].trim()}` : ''}`);
+      states[name] = { on: line?.[1] === 'on', note: line?.[2]?.trim() ?? '' };
+    }
+    return states;
+  };
+  try {
+    // Asking first keeps a restart quick: the offloads are normally off already.
+    let states = readOffloads();
+    const wanted = Object.entries(OFFLOADS).filter(([, name]) => states[name]?.on);
+    if (wanted.length === 0) return { changed, problems, ...(mtu !== undefined ? { mtu } : {}) };
+    for (const [feature] of wanted) {
+      try {
+        execFileSync('ethtool', ['-K', iface, feature, 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        changed.push(`${feature} off`);
+      } catch {
+        // "fixed" features cannot be changed: reported below
+      }
+    }
+    states = readOffloads();
+    for (const name of Object.values(OFFLOADS)) {
+      if (states[name]?.on) problems.push(`${name} is still on for ${iface}${states[name].note ? ` ${states[name].note}` : ''}`);
     }
   } catch (error) {
     problems.push(`ethtool cannot read the offloads of ${iface}: ${(error as Error).message.split('\n')[0]}`);
@@ -114,6 +163,8 @@ export interface CaptureEvents {
   onStart?: (runId: string) => void;
   onExit?: (runId: string, info: { code: number | undefined; signal: string | undefined; stats: Partial<TcpdumpStats> }) => void;
   onError?: (message: string) => void;
+  /** tcpdump's cumulative counters for this run changed; `dropped` is the kernel drops just added. */
+  onStats?: (runId: string, stats: TcpdumpStats, dropped: number) => void;
 }
 
 export class CaptureSupervisor {
@@ -140,29 +191,28 @@ export class CaptureSupervisor {
     private readonly events: CaptureEvents = {},
   ) {}
 
-  /** Stops a tcpdump that a killed agent left behind (it would keep writing into incoming/). */
-  static stopLeftover(pidFile: string, logger: Logger): void {
-    if (!existsSync(pidFile)) return;
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  /**
+   * Stops every tcpdump a killed agent left writing into this spool's incoming/, found by what it is
+   * (/proc: a tcpdump with -w or an open file there) and by the pid file, and waits until each has
+   * exited, so its last block is on disk. The pid file goes only after its process is gone.
+   */
+  static async stopLeftovers(pidFile: string, incomingDir: string, logger: Logger): Promise<number> {
+    const pids = new Set(findCaptureWriters(incomingDir).map((writer) => writer.pid));
+    const recorded = readPid(pidFile);
+    if (recorded !== undefined && processAlive(recorded)) {
+      try {
+        if (readFileSync(`/proc/${recorded}/comm`, 'utf8').trim() === 'tcpdump') pids.add(recorded);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    for (const pid of pids) {
+      logger.warn({ pid }, 'stopping a tcpdump left over by a previous agent');
+      const how = await stopAndWait(pid);
+      if (how === 'killed') logger.warn({ pid }, 'the left-over tcpdump ignored SIGTERM and was killed');
+    }
     rmSync(pidFile, { force: true });
-    if (!Number.isInteger(pid) || pid <= 1) return;
-    let cmdline = '';
-    try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      return;
-    }
-    if (!cmdline.includes('tcpdump')) return;
-    logger.warn({ pid }, 'stopping a tcpdump left over by a previous agent');
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    // It flushes and exits within milliseconds; wait up to 5 s, then insist.
-    const deadline = Date.now() + 5000;
-    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) execFileSync('sleep', ['0.05']);
-    if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
+    return pids.size;
   }
 
   args(runId: string): string[] {
@@ -193,23 +243,35 @@ export class CaptureSupervisor {
     this.wanted = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    if (this.child) {
+    const child = this.child;
+    if (child) {
       // libpcap (TPACKET_V3) hands packets over in blocks that are retired after its 1 s timeout,
       // and tcpdump drops the unfinished block on SIGTERM: wait for it so the last packets reach the file.
       await new Promise((resolve) => setTimeout(resolve, 1200));
-      this.child?.kill('SIGTERM');
+      // Closing the wrapper's stdin is what makes it send tcpdump SIGTERM (as when the agent dies).
+      child.stdin?.end();
+      const insist = setTimeout(() => {
+        if (this.pid !== undefined) this.signalTcpdump('SIGKILL');
+        child.kill('SIGKILL');
+      }, 15_000);
+      await this.exited;
+      clearTimeout(insist);
+      return;
     }
     await this.exited;
   }
 
   /** Asks tcpdump for its statistics (it prints them on stderr). */
   requestStats(): void {
-    if (this.pid && this.running) {
-      try {
-        process.kill(this.pid, 'SIGUSR1');
-      } catch {
-        // exited meanwhile
-      }
+    if (this.running) this.signalTcpdump('SIGUSR1');
+  }
+
+  private signalTcpdump(signal: NodeJS.Signals): void {
+    if (this.pid === undefined) return;
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // exited meanwhile
     }
   }
 
@@ -221,24 +283,28 @@ export class CaptureSupervisor {
     if (process.getuid?.() === 0) this.chownIncoming();
     const args = this.args(runId);
     this.logger.info({ tcpdump: args.join(' ') }, 'starting capture');
-    const child = execa(this.options.tcpdumpPath ?? 'tcpdump', args, {
+    const { pidFile } = this.options;
+    rmSync(pidFile, { force: true });
+    // tcpdump runs under a small sh wrapper (see TCPDUMP_WRAPPER): it writes its pid file before it
+    // can capture, and gets SIGTERM as soon as this process is gone, however it died.
+    const child = execa('/bin/sh', ['-c', TCPDUMP_WRAPPER, 'vtap-archiver-capture', pidFile, this.options.tcpdumpPath ?? 'tcpdump', ...args], {
       reject: false,
-      stdin: 'ignore',
+      stdin: 'pipe',
       stdout: 'ignore',
       stderr: 'pipe',
       buffer: false,
       cleanup: true,
     });
+    holdIfAskedSync(join(pidFile, '..'), this.restarts > 0 ? 'respawned' : 'spawned');
     this.child = child;
-    this.pid = child.pid;
+    this.pid = undefined;
     this.running = child.pid !== undefined;
     this.startedAt = Date.now();
     this.lastStats = { captured: 0, received: 0, dropped: 0 };
+    child.stdin?.on('error', () => undefined); // the wrapper may be gone before we close it
     if (child.pid !== undefined) {
-      writeFileSync(`${this.options.pidFile}.tmp`, `${child.pid}\n`);
-      renameSync(`${this.options.pidFile}.tmp`, this.options.pidFile);
       this.metrics.tcpdumpRunning.set(1);
-      this.events.onStart?.(runId);
+      void this.learnPid(child, runId);
     }
     let stderrTail = '';
     let pending = '';
@@ -247,22 +313,27 @@ export class CaptureSupervisor {
       pending += chunk;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) this.onStderrLine(line);
+      for (const line of lines) this.onStderrLine(line, runId);
       stderrTail = (stderrTail + chunk).slice(-2000);
     });
     this.statsTimer = setInterval(() => this.requestStats(), 2_000);
     this.statsTimer.unref();
     this.exited = (async () => {
       const result = await child;
-      if (pending) this.onStderrLine(pending);
+      if (pending) this.onStderrLine(pending, runId);
       clearInterval(this.statsTimer);
       this.child = undefined;
       this.running = false;
       this.pid = undefined;
-      rmSync(this.options.pidFile, { force: true });
+      rmSync(pidFile, { force: true });
       this.metrics.tcpdumpRunning.set(0);
-      const code = result.exitCode;
-      const signal = result.signal;
+      // The wrapper exits with tcpdump's status; 128 + n means tcpdump died of signal n.
+      let code = result.exitCode;
+      let signal: string | undefined = result.signal;
+      if (code !== undefined && code > 128 && code < 160) {
+        signal = Object.entries(constants.signals).find(([, number]) => number === code! - 128)?.[0] ?? signal;
+        code = undefined;
+      }
       this.lastExit = { at: new Date().toISOString(), code, signal, stderr: stderrTail.trim().split('\n').slice(-5).join(' | ') };
       const expected = !this.wanted;
       this.runId = undefined;
@@ -287,7 +358,21 @@ export class CaptureSupervisor {
     })();
   }
 
-  private onStderrLine(line: string): void {
+  /** The wrapper writes tcpdump's pid before exec'ing it: read it (for SIGUSR1 and status). */
+  private async learnPid(child: ResultPromise, runId: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (this.child === child && Date.now() < deadline) {
+      const pid = readPid(this.options.pidFile);
+      if (pid !== undefined) {
+        this.pid = pid;
+        this.events.onStart?.(runId);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  private onStderrLine(line: string, runId: string): void {
     const text = line.trim();
     if (!text) return;
     const stats = parseTcpdumpStats(text);
@@ -300,6 +385,7 @@ export class CaptureSupervisor {
       if (next.dropped > this.lastStats.dropped) {
         this.logger.warn({ dropped: next.dropped - this.lastStats.dropped }, 'kernel dropped packets: the capture buffer (-B) overflowed');
       }
+      this.events.onStats?.(runId, next, Math.max(0, next.dropped - this.lastStats.dropped));
       this.lastStats = next;
       return;
     }

@@ -3,16 +3,18 @@
  * environment variables, then command-line flags, each overriding the one before. Validated with zod;
  * an unknown key or a bad value becomes one UsageError line naming the field (exit status 2).
  *
- * File shape (every field optional; defaults shown):
+ * File shape (every field but "store" optional; defaults shown):
  * {
- *   "store": "file:///var/lib/vtap-archiver/archive",  // or "oci://<namespace>/<bucket>?region=..&auth=instance-principal"
+ *   "store": "oci://<namespace>/<bucket>?region=..&auth=instance-principal",  // or a directory / file:// URL;
+ *                                        // required by `run`: a sink that archived to its own disk by
+ *                                        // default would fill it with data nobody looks for
  *   "prefix": "captures/",
  *   "sink": "<hostname>",
  *   "interface": "auto",                 // "auto" = the interface of the default route
  *   "decap": "vxlan", "split": "vni", "combined": false, "unknown": "keep",
  *   "compress": "zstd", "level": <codec default>,
  *   "vxlanPorts": [4789], "genevePorts": [6081],
- *   "http": { "host": "0.0.0.0", "port": 9780 },
+ *   "http": { "host": "0.0.0.0", "port": 9780 },  // host: an IP address (or localhost), never a name to resolve
  *   "spool": { "dir": "/var/lib/vtap-archiver", "quotaMegabytes": 4096, "reserveMegabytes": 512,
  *              "policy": "evict-oldest" | "pause-capture" },
  *   "capture": { "rotateMegabytes": 64, "rotateSeconds": 60, "bufferKiB": 32768, "snaplen": 9300,
@@ -27,7 +29,9 @@
  * Megabytes are 10^6 bytes, as tcpdump's -C counts them.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { captureFilterConfigSchema } from '../vtaps/filter-config.js';
 import { UsageError } from '../usage-error.js';
@@ -39,7 +43,7 @@ export const DEFAULT_HTTP_PORT = 9780;
 const port = z.number().int().min(1).max(65535);
 
 export const configSchema = z.strictObject({
-  store: z.string().min(1).default(`file://${DEFAULT_SPOOL_DIR}/archive`),
+  store: z.string().min(1).optional(),
   prefix: z
     .string()
     .regex(/^[A-Za-z0-9._/-]*$/, 'only letters, digits and . _ / - are allowed')
@@ -59,7 +63,11 @@ export const configSchema = z.strictObject({
   genevePorts: z.array(port).min(1).default([6081]),
   http: z
     .strictObject({
-      host: z.string().min(1).default('0.0.0.0'),
+      // An address, not a name: a DNS lookup at start can hang for seconds when DNS is down.
+      host: z
+        .string()
+        .refine((host) => host === 'localhost' || isIP(host) !== 0, 'must be an IP address such as 0.0.0.0, 127.0.0.1 or ::')
+        .default('0.0.0.0'),
       port: port.default(DEFAULT_HTTP_PORT),
     })
     .prefault({}),
@@ -159,6 +167,31 @@ export function parseConfig(raw: unknown, source = 'config'): AgentConfig {
   return { ...config, sink: sink || 'sink' };
 }
 
+/** The path of the first key that appears twice in one JSON object ("spool.dir"), if any. */
+export function duplicateKey(text: string): string | undefined {
+  // YAML is a superset of JSON; its parser reports where each key is, which JSON.parse does not.
+  const document = parseDocument(text, { uniqueKeys: false });
+  const walk = (node: unknown, path: string[]): string | undefined => {
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+        if (seen.has(key)) return [...path, key].join('.');
+        seen.add(key);
+        const found = walk(pair.value, [...path, key]);
+        if (found) return found;
+      }
+    } else if (isSeq(node)) {
+      for (const [index, item] of node.items.entries()) {
+        const found = walk(item, [...path, String(index)]);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return walk(document.contents, []);
+}
+
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
@@ -205,6 +238,9 @@ export function loadConfig(options: {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       throw new UsageError(`config ${path}: expected a JSON object`);
     }
+    // JSON.parse keeps the last of two equal keys without a word; a config that says two things is refused.
+    const duplicate = duplicateKey(text);
+    if (duplicate) throw new UsageError(`config ${path}: ${duplicate}: given twice`);
   }
   const o = options.overrides ?? {};
   const apply: Array<[string[], unknown]> = [

@@ -5,12 +5,16 @@
  * outbox), and the spool is consistent when stop() resolves.
  */
 import type { Server } from 'node:http';
-import { stat, unlink } from 'node:fs/promises';
+import { stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { PackOptions } from '../archive/types.js';
 import type { ObjectStore } from '../store/store.js';
+import { parseObjectName } from '../archive/naming.js';
+import { UsageError } from '../usage-error.js';
 import { AGENT_VERSION } from '../version.js';
+import { StoreConnection } from './store-connection.js';
+import { filesBeingWritten } from './capture-writers.js';
 import { CaptureSupervisor, captureFilter, detectInterface, prepareInterface } from './capture.js';
 import type { AgentConfig } from './config.js';
 import { evaluateHealth, startHttp, type HealthVerdict } from './health.js';
@@ -22,7 +26,10 @@ import { writeState, type AgentState } from './state.js';
 import { Uploader, type UploadRecord } from './uploader.js';
 
 export interface DaemonDeps {
-  store: ObjectStore;
+  /** Opens the store; retried in the background until it succeeds (capture never waits for it). */
+  openStore: () => Promise<ObjectStore>;
+  /** Runs once the store is open (best-effort sweeps). */
+  onStoreOpen?: (store: ObjectStore) => Promise<void>;
   packer: Packer;
   logger: Logger;
   metrics?: Metrics;
@@ -30,12 +37,56 @@ export interface DaemonDeps {
 }
 
 const HEADER_ONLY = 24;
+/** Below this much free space tcpdump's writes fail (they are buffered in 4 KiB to 64 KiB pieces). */
+const DISK_FULL_BYTES = 1 << 20;
+/** Loss (evictions, kernel drops, failed writes) stays a health reason this long. */
+const LOSS_WINDOW_SECONDS = 300;
+/** A capture that fails to pack with the same error this many times goes to rejected/. */
+const SAME_FAILURE_LIMIT = 3;
+/** Errors that come and go with the machine's state: retried however often they repeat. */
+const PASSING_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'ENOMEM', 'EAGAIN', 'EBUSY', 'EINTR']);
+
+interface RunAccount {
+  /** tcpdump's "captured" for this run (cumulative). */
+  captured: number;
+  /** Packets found in this run's files (packed or evicted). */
+  filed: number;
+  exited: boolean;
+  /** A file of the run was rejected: its packets are unknown, so no loss is computed. */
+  uncertain: boolean;
+}
+
+interface LossEvent {
+  at: number;
+  evictedFiles: number;
+  evictedPackets: number;
+  kernelDrops: number;
+  writeLostPackets: number;
+}
+
+/** A listen() failure as one line naming the field to fix. */
+function httpSetupError(error: NodeJS.ErrnoException, http: { host: string; port: number }): Error {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new UsageError(`http.port: port ${http.port} on ${http.host} is already in use`);
+    case 'EACCES':
+      return new UsageError(`http.port: not allowed to listen on port ${http.port}`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return new UsageError(`http.host: ${http.host} is not an address of this machine`);
+    default:
+      return new UsageError(`http: cannot listen on ${http.host}:${http.port} (${error.code ?? error.message})`);
+  }
+}
 
 export class Daemon {
   readonly spool: Spool;
   readonly metrics: Metrics;
   readonly capture: CaptureSupervisor;
   readonly uploader: Uploader;
+  readonly store: StoreConnection;
   readonly quota: Quota;
   readonly iface: string;
   private readonly logger: Logger;
@@ -57,20 +108,25 @@ export class Daemon {
   private readonly packWaiters = new Set<() => void>();
   private packLoopDone: Promise<void> = Promise.resolve();
   private uploadLoopDone: Promise<void> = Promise.resolve();
+  private recovery: Promise<void> = Promise.resolve();
   private current: { file: string; firstSeen: number; size: number; grewAt: number } | undefined;
   private waitingSince: number | undefined;
   private lastUpload: UploadRecord | undefined;
   private readonly recentErrors: Array<{ at: string; message: string }> = [];
-  private totals = { captures: 0, objects: 0, bytes: 0, packets: 0, evictedFiles: 0, evictedBytes: 0, evictedPackets: 0 };
+  private totals = { captures: 0, objects: 0, bytes: 0, packets: 0, evictedFiles: 0, evictedBytes: 0, evictedPackets: 0, kernelDrops: 0, writeLostPackets: 0, rejected: 0 };
+  private readonly runs = new Map<string, RunAccount>();
+  private readonly losses: LossEvent[] = [];
+  private readonly packFailures = new Map<string, { error: string; count: number }>();
+  private diskFull = false;
   private packedIn = 0;
   private packedOut = 0;
-  private lastHealth: HealthVerdict = { ok: false, reasons: ['starting'] };
+  private lastHealth: HealthVerdict = { ok: false, status: 'unhealthy', reasons: ['starting'] };
   private quotaRunning = false;
   private ticking = false;
   private loggedHealth: string | undefined;
 
   constructor(
-    private readonly config: AgentConfig,
+    private readonly config: AgentConfig & { store: string },
     private readonly deps: DaemonDeps,
   ) {
     this.logger = deps.logger;
@@ -101,13 +157,43 @@ export class Daemon {
       this.logger,
       this.metrics,
       {
-        onExit: () => void this.scanIncoming(),
+        onStart: (runId) => {
+          if (!this.runs.has(runId)) this.runs.set(runId, { captured: 0, filed: 0, exited: false, uncertain: false });
+        },
+        onStats: (runId, stats, dropped) => {
+          const run = this.runs.get(runId);
+          if (run) run.captured = stats.captured;
+          if (dropped > 0) {
+            this.totals.kernelDrops += dropped;
+            this.noteLoss({ kernelDrops: dropped });
+          }
+        },
+        onExit: (runId) => {
+          const run = this.runs.get(runId);
+          if (run) run.exited = true;
+          void this.scanIncoming().then(() => this.settleRuns());
+        },
         onError: (message) => this.noteError(message),
       },
     );
+    this.store = new StoreConnection(
+      {
+        url: config.store,
+        open: deps.openStore,
+        maxBackoffMs: config.upload.maxBackoffSeconds * 1000,
+        onOpen: (store) => {
+          this.metrics.storeOpen.set(1);
+          // The uploader backed off while the store was closed: try the backlog now.
+          this.uploader.consecutiveFailures = 0;
+          this.uploader.poke();
+          void deps.onStoreOpen?.(store).catch((error: Error) => this.logger.warn(`after opening the store: ${error.message}`));
+        },
+      },
+      this.logger,
+    );
     this.uploader = new Uploader(
       this.spool,
-      deps.store,
+      this.store,
       this.logger,
       this.metrics,
       { maxBackoffMs: config.upload.maxBackoffSeconds * 1000 },
@@ -116,6 +202,8 @@ export class Daemon {
           this.lastUpload = record;
           this.totals.objects += 1;
           this.totals.bytes += record.size;
+          const source = parseObjectName(record.name)?.source;
+          if (source) this.metrics.sourceArchivedBytes.inc({ source }, record.size);
         },
         onError: (message) => this.noteError(message),
       },
@@ -125,6 +213,7 @@ export class Daemon {
       {
         quotaBytes: config.spool.quotaMegabytes * 1e6,
         reserveBytes: config.spool.reserveMegabytes * 1e6,
+        fullBelowBytes: DISK_FULL_BYTES,
         policy: config.spool.policy,
       },
       this.logger,
@@ -149,41 +238,99 @@ export class Daemon {
       ...(since !== undefined ? { waitingSince: since } : {}),
       healthyWithinSeconds: this.config.upload.healthyWithinSeconds,
       shuttingDown: this.stopping,
+      ...(this.store.isOpen ? {} : { storeProblem: this.store.problem ?? 'opening' }),
+      recent: this.recentLoss(now),
+      lossWindowSeconds: LOSS_WINDOW_SECONDS,
+      ...(this.diskFull ? { diskFull: { freeBytes: this.freeBytes } } : {}),
     });
     this.metrics.healthy.set(this.lastHealth.ok ? 1 : 0);
-    const summary = this.lastHealth.reasons.join('; ');
-    if (summary !== this.loggedHealth) {
-      if (this.lastHealth.ok) this.logger.info('health: ok');
-      else this.logger.warn({ reasons: this.lastHealth.reasons }, `health: unhealthy: ${summary}`);
-      this.loggedHealth = summary;
+    this.metrics.degraded.set(this.lastHealth.status === 'degraded' ? 1 : 0);
+    const summary = `${this.lastHealth.status}: ${this.lastHealth.reasons.join('; ')}`;
+    // Logged when the status or a reason changes, not when only a count or a duration in it does.
+    const key = summary.replace(/\d+/g, 'N');
+    if (key !== this.loggedHealth) {
+      if (this.lastHealth.status === 'healthy') this.logger.info('health: ok');
+      else this.logger.warn({ status: this.lastHealth.status, reasons: this.lastHealth.reasons }, `health: ${summary}`);
+      this.loggedHealth = key;
     }
     return this.lastHealth;
+  }
+
+  /** Loss in the last LOSS_WINDOW_SECONDS, summed. */
+  private recentLoss(now: number): { evictedFiles: number; evictedPackets: number; kernelDrops: number; writeLostPackets: number } {
+    while (this.losses.length > 0 && this.losses[0]!.at < now - LOSS_WINDOW_SECONDS * 1000) this.losses.shift();
+    const sum = { evictedFiles: 0, evictedPackets: 0, kernelDrops: 0, writeLostPackets: 0 };
+    for (const loss of this.losses) {
+      sum.evictedFiles += loss.evictedFiles;
+      sum.evictedPackets += loss.evictedPackets;
+      sum.kernelDrops += loss.kernelDrops;
+      sum.writeLostPackets += loss.writeLostPackets;
+    }
+    return sum;
+  }
+
+  private noteLoss(loss: Partial<Omit<LossEvent, 'at'>>): void {
+    this.losses.push({ at: Date.now(), evictedFiles: 0, evictedPackets: 0, kernelDrops: 0, writeLostPackets: 0, ...loss });
+  }
+
+  /** The run's file accounting, once a file of it is packed, evicted or rejected. */
+  private fileOfRun(file: string, packets: number | undefined): void {
+    const runId = parseCaptureName(file)?.runId;
+    const run = runId !== undefined ? this.runs.get(runId) : undefined;
+    if (!run) return;
+    if (packets === undefined) run.uncertain = true;
+    else run.filed += packets;
+  }
+
+  /**
+   * For each tcpdump run that has exited and whose files are all packed or evicted: packets tcpdump
+   * captured but no file holds were lost writing to the spool (a full disk: tcpdump itself does
+   * not report failed writes).
+   */
+  private async settleRuns(): Promise<void> {
+    const pending = [...this.runs.entries()].filter(([, run]) => run.exited);
+    if (pending.length === 0) return;
+    const waiting = new Set<string>();
+    for (const stage of ['incoming', 'ready', 'processing'] as const) {
+      for (const file of await this.spool.list(stage)) {
+        const runId = parseCaptureName(file)?.runId;
+        if (runId !== undefined) waiting.add(runId);
+      }
+    }
+    for (const [runId, run] of pending) {
+      if (waiting.has(runId)) continue;
+      this.runs.delete(runId);
+      const lost = run.captured - run.filed;
+      if (run.uncertain || lost <= 0) continue;
+      this.metrics.writeLostPackets.inc(lost);
+      this.totals.writeLostPackets += lost;
+      this.noteLoss({ writeLostPackets: lost });
+      const message = `${lost} of ${run.captured} packets tcpdump captured (run ${runId}) never reached the spool: its writes failed (disk full)`;
+      this.logger.error({ run: runId, captured: run.captured, filed: run.filed, lost }, message);
+      this.noteError(message);
+    }
   }
 
   async start(): Promise<void> {
     const { config, logger } = this;
     this.spool.init();
-    logger.info({ sink: config.sink, store: this.deps.store.location, interface: this.iface, spool: config.spool.dir }, 'vtap-archiver starting');
-    CaptureSupervisor.stopLeftover(join(config.spool.dir, 'tcpdump.pid'), logger);
-
-    // Recovery before new work: whatever tcpdump left in incoming/ is finished (it is not running).
-    const leftovers = (await this.spool.list('incoming')).sort(compareCaptureNames);
-    await this.spool.finishIncoming(leftovers);
-    const { processing, orphans } = await this.spool.recover();
-    for (const file of processing) await this.packOne(file);
-    await this.spool.removeOrphans(await this.spool.outboxOrphans());
-    const backlog = await this.spool.usage();
-    logger.info(
-      { recovered: { incoming: leftovers.length, processing: processing.length, orphans: orphans.length }, ready: backlog.ready.files, outbox: backlog.outbox.files },
-      'spool recovered',
-    );
-
+    logger.info({ sink: config.sink, store: this.store.location, interface: this.iface, spool: config.spool.dir }, 'vtap-archiver starting');
+    // First, so a port in use or a bad address stops the start before anything else happens.
+    this.server = await startHttp(config.http.host, config.http.port, () => this.health(), this.metrics.registry).catch((error: NodeJS.ErrnoException) => {
+      throw httpSetupError(error, config.http);
+    });
+    logger.info({ host: config.http.host, port: config.http.port }, 'health and metrics listening');
+    // Capture first: every second spent before tcpdump runs is traffic lost at each restart. Only
+    // what must precede it does: stopping a left-over tcpdump (two would capture everything twice)
+    // and the interface's offloads (read only, when already off).
+    await CaptureSupervisor.stopLeftovers(join(config.spool.dir, 'tcpdump.pid'), this.spool.path('incoming'), logger);
     const prepared = prepareInterface(this.iface, config.capture.offloads);
+    await this.enforceQuota();
+    if (!this.capturePaused) this.capture.start();
     for (const problem of prepared.problems) logger.warn({ interface: this.iface }, problem);
     if (prepared.changed.length > 0) logger.info({ interface: this.iface, changed: prepared.changed, mtu: prepared.mtu }, 'capture interface prepared');
 
-    this.server = await startHttp(config.http.host, config.http.port, () => this.health(), this.metrics.registry);
-    logger.info({ host: config.http.host, port: config.http.port }, 'health and metrics listening');
+    this.store.connect();
 
     // Polling, not inotify: tcpdump's every write is an inotify event that chokidar stats and
     // throttles, which cost the packers a third of the main thread at 1 Gbps. A stat of the
@@ -191,13 +338,31 @@ export class Daemon {
     this.watcher = watch(this.spool.path('incoming'), { depth: 0, ignoreInitial: true, usePolling: true, interval: 250, binaryInterval: 250 });
     this.watcher.on('add', () => void this.scanIncoming());
     this.watcher.on('error', (error) => logger.warn(`watcher: ${(error as Error).message}`));
+    this.tick = setInterval(() => void this.onTick(), 1000);
 
-    await this.enforceQuota();
-    if (!this.capturePaused) this.capture.start();
+    this.recovery = this.recoverSpool();
+    await this.recovery;
+    await this.onTick();
+  }
+
+  /**
+   * Runs beside the new capture: files of earlier runs in incoming/ are finished by the scan (no
+   * tcpdump writes them any more), the capture left in processing/ is packed again, then the pack
+   * and upload loops start.
+   */
+  private async recoverSpool(): Promise<void> {
+    const { logger } = this;
+    await this.scanIncoming();
+    const { processing, orphans } = await this.spool.recover();
+    for (const file of processing) await this.packOne(file);
+    await this.spool.removeOrphans(await this.spool.outboxOrphans());
+    const backlog = await this.spool.usage();
+    logger.info(
+      { recovered: { processing: processing.length, orphans: orphans.length }, ready: backlog.ready.files, outbox: backlog.outbox.files },
+      'spool recovered',
+    );
     this.packLoopDone = Promise.all(Array.from({ length: this.config.pack.workers }, () => this.packLoop())).then(() => undefined);
     this.uploadLoopDone = this.uploader.run();
-    this.tick = setInterval(() => void this.onTick(), 1000);
-    await this.onTick();
   }
 
   /** Graceful stop: capture, then the last partial file, then uploads (bounded), then state. */
@@ -209,13 +374,18 @@ export class Daemon {
     await this.scanIncoming();
     this.captureDrained = true;
     this.wakePackers();
+    // Stopped while still recovering: recovery finishes first (it starts the pack loops, which
+    // then drain ready/ and end).
+    await this.recovery.catch(() => undefined);
     await this.packLoopDone;
+    await this.settleRuns();
     this.uploader.stop();
     await this.uploadLoopDone;
     const deadline = Date.now() + this.config.upload.shutdownSeconds * 1000;
     // Always one more pass, even after failures: the store may be back while the uploader, with an
     // empty outbox (evictions), had no upload to find out with. It stops at the first failure.
-    await this.uploader.drainOnce(deadline);
+    if (this.store.isOpen) await this.uploader.drainOnce(deadline);
+    this.store.stop();
     clearInterval(this.tick);
     await this.watcher?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -244,7 +414,12 @@ export class Daemon {
       const runId = this.capture.running ? this.capture.runId : undefined;
       const ours = files.filter((file) => parseCaptureName(file)?.runId === runId);
       const writing = runId !== undefined ? ours[ours.length - 1] : undefined;
-      const finished = files.filter((file) => file !== writing && parseCaptureName(file));
+      let finished = files.filter((file) => file !== writing && parseCaptureName(file));
+      // A file is finished only when no tcpdump has it open for writing (whoever started it).
+      if (finished.length > 0) {
+        const open = filesBeingWritten(this.spool.path('incoming'));
+        finished = finished.filter((file) => !open.has(file));
+      }
       const moved = await this.spool.finishIncoming(finished);
       if (moved.length > 0) {
         this.metrics.captureFiles.inc(moved.length);
@@ -307,6 +482,7 @@ export class Daemon {
     const size = (await stat(path)).size;
     if (size <= HEADER_ONLY) {
       await unlink(path); // no packets in it
+      this.fileOfRun(file, 0);
       return;
     }
     const started = process.hrtime.bigint();
@@ -318,6 +494,8 @@ export class Daemon {
       this.packedOut += out;
       this.totals.captures += 1;
       this.totals.packets += report.packetsIn;
+      this.packFailures.delete(file);
+      this.fileOfRun(file, report.packetsIn);
       const m = this.metrics;
       m.packSeconds.observe(seconds);
       m.packedBytesIn.inc(report.inputBytes);
@@ -341,21 +519,41 @@ export class Daemon {
       this.uploader.poke();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
+      const text = (error as Error).message;
       this.metrics.packErrors.inc();
       if (code) {
-        // A system error (disk full, I/O): the capture stays in processing/ and is retried.
-        const message = `packing ${file} failed (${code}): ${(error as Error).message}; will retry`;
-        this.logger.error(message);
-        this.noteError(message);
-        await this.spool.move('processing', 'ready', file).catch(() => undefined);
-        await new Promise((resolve) => setTimeout(resolve, 5000));
+        // A system error: disk full and the like pass, so the capture is retried. The same error
+        // again and again (EISDIR, EMFILE on one capture...) will not pass: the capture is set aside.
+        const error = `${code}: ${text}`;
+        const previous = this.packFailures.get(file);
+        const count = previous?.error === error ? previous.count + 1 : 1;
+        this.packFailures.set(file, { error, count });
+        if (PASSING_ERRORS.has(code) || count < SAME_FAILURE_LIMIT) {
+          const message = `packing ${file} failed (${code}, attempt ${count}): ${text}; will retry`;
+          this.logger.error(message);
+          this.noteError(message);
+          await this.spool.move('processing', 'ready', file).catch(() => undefined);
+          await new Promise((resolve) => setTimeout(resolve, 5000));
+          return;
+        }
+        this.packFailures.delete(file);
+        await this.reject(file, `the same error ${count} times: ${error}`, 'repeated-error');
         return;
       }
-      const message = `capture ${file} cannot be packed: ${(error as Error).message}; moved to rejected/`;
-      this.logger.error(message);
-      this.noteError(message);
-      await this.spool.move('processing', 'rejected', file);
+      await this.reject(file, text, 'not-a-capture');
     }
+  }
+
+  /** Sets a capture aside in rejected/, with "<file>.json" saying why; counted and logged. */
+  private async reject(file: string, reason: string, kind: 'repeated-error' | 'not-a-capture'): Promise<void> {
+    const message = `capture ${file} cannot be packed: ${reason}; moved to rejected/`;
+    this.logger.error({ capture: file, reason }, message);
+    this.noteError(message);
+    this.metrics.rejectedCaptures.inc({ reason: kind });
+    this.totals.rejected += 1;
+    this.fileOfRun(file, undefined);
+    await writeFile(this.spool.path('rejected', `${file}.json`), `${JSON.stringify({ capture: file, reason, kind, at: new Date().toISOString() }, null, 2)}\n`);
+    await this.spool.move('processing', 'rejected', file);
   }
 
   private async enforceQuota(): Promise<void> {
@@ -369,7 +567,10 @@ export class Daemon {
       this.usedBytes = verdict.usedBytes;
       this.freeBytes = verdict.freeBytes;
       this.lastUsage = verdict.usage;
+      this.noteDiskFull(verdict.freeBytes < DISK_FULL_BYTES);
       for (const eviction of verdict.evicted) {
+        if (eviction.kind === 'capture') this.fileOfRun(eviction.file, eviction.packets);
+        this.noteLoss({ evictedFiles: 1, evictedPackets: eviction.packets });
         this.totals.evictedFiles += 1;
         this.totals.evictedBytes += eviction.bytes;
         this.totals.evictedPackets += eviction.packets;
@@ -385,6 +586,20 @@ export class Daemon {
       }
     } finally {
       this.quotaRunning = false;
+    }
+  }
+
+  /** tcpdump does not report failed writes: a spool file system without room is how they show. */
+  private noteDiskFull(full: boolean): void {
+    if (full === this.diskFull) return;
+    this.diskFull = full;
+    this.metrics.diskFull.set(full ? 1 : 0);
+    if (full) {
+      const message = `spool disk full (${this.freeBytes} bytes free on ${this.config.spool.dir}): tcpdump's writes fail, captured packets are being lost`;
+      this.logger.error({ freeBytes: this.freeBytes }, message);
+      this.noteError(message);
+    } else {
+      this.logger.warn({ freeBytes: this.freeBytes }, 'spool disk has room again');
     }
   }
 
@@ -452,7 +667,9 @@ export class Daemon {
       updatedAt: new Date(now).toISOString(),
       ...(final ? { stoppedAt: new Date(now).toISOString() } : {}),
       sink: this.config.sink,
-      store: this.deps.store.location,
+      store: this.store.location,
+      storeOpen: this.store.isOpen,
+      ...(this.store.isOpen || !this.store.problem ? {} : { storeProblem: this.store.problem }),
       interface: this.iface,
       tcpdump: {
         running: this.capture.running,
@@ -474,6 +691,8 @@ export class Daemon {
       totals: this.totals,
       ...(this.lastUpload ? { lastUpload: this.lastUpload } : {}),
       health: this.lastHealth,
+      recentLoss: { windowSeconds: LOSS_WINDOW_SECONDS, ...this.recentLoss(now) },
+      diskFull: this.diskFull,
       recentErrors: this.recentErrors,
     };
     await writeState(this.config.spool.dir, state);

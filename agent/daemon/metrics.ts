@@ -1,23 +1,34 @@
-/** Prometheus metrics of the agent (prom-client), all on one registry served at GET /metrics. */
+/**
+ * Prometheus metrics of the agent (prom-client), all on one registry served at GET /metrics.
+ * DESIGN.md lists the names; OCI Monitoring publishes some of them, so a rename is a breaking change.
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AGENT_VERSION } from '../version.js';
 
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'vtap_archiver_process_' });
+  // prom-client's own names already start with process_ / nodejs_.
+  collectDefaultMetrics({ register: registry, prefix: 'vtap_archiver_' });
   const r = [registry];
+  const buildInfo = new Gauge({ name: 'vtap_archiver_build_info', help: 'Always 1; the labels say which agent and Node.js run', labelNames: ['version', 'node'], registers: r });
+  buildInfo.set({ version: AGENT_VERSION, node: process.version }, 1);
   return {
     registry,
     // Capture (tcpdump's own counters, read from its statistics lines).
-    capturePackets: new Counter({ name: 'vtap_archiver_capture_packets_total', help: 'Packets written by tcpdump', registers: r }),
-    captureReceived: new Counter({ name: 'vtap_archiver_capture_received_total', help: 'Packets received by the capture filter', registers: r }),
+    capturePackets: new Counter({ name: 'vtap_archiver_tcpdump_captured_packets_total', help: 'Packets tcpdump reports as captured (handed to its file writer)', registers: r }),
+    captureReceived: new Counter({ name: 'vtap_archiver_tcpdump_received_packets_total', help: 'Packets the capture filter accepted (tcpdump\'s "received by filter")', registers: r }),
     kernelDrops: new Counter({ name: 'vtap_archiver_kernel_drops_total', help: 'Packets dropped by the kernel (capture buffer full)', registers: r }),
     tcpdumpRunning: new Gauge({ name: 'vtap_archiver_tcpdump_running', help: '1 while tcpdump runs', registers: r }),
     tcpdumpRestarts: new Counter({ name: 'vtap_archiver_tcpdump_restarts_total', help: 'tcpdump starts after the first', registers: r }),
     captureFiles: new Counter({ name: 'vtap_archiver_capture_files_total', help: 'Finished capture files handed to the spool', registers: r }),
+    writeLostPackets: new Counter({ name: 'vtap_archiver_spool_write_lost_packets_total', help: 'Packets tcpdump captured that never reached a capture file (spool disk full)', registers: r }),
+    diskFull: new Gauge({ name: 'vtap_archiver_spool_disk_full', help: '1 while the spool file system has no room for tcpdump\'s writes', registers: r }),
     // Packing.
-    packedBytesIn: new Counter({ name: 'vtap_archiver_captured_bytes_total', help: 'Bytes of capture files packed', registers: r }),
-    packedPacketsIn: new Counter({ name: 'vtap_archiver_captured_packets_total', help: 'Packets read from capture files', registers: r }),
-    sourcePackets: new Counter({ name: 'vtap_archiver_source_packets_total', help: 'Decapsulated packets per source (encapsulation + VNI)', labelNames: ['source'], registers: r }),
+    packedBytesIn: new Counter({ name: 'vtap_archiver_packed_capture_bytes_total', help: 'Bytes of capture files packed', registers: r }),
+    packedPacketsIn: new Counter({ name: 'vtap_archiver_packed_packets_total', help: 'Packets the packer read from capture files', registers: r }),
+    sourcePackets: new Counter({ name: 'vtap_archiver_source_packets_total', help: 'Decapsulated packets packed per source (encapsulation + VNI)', labelNames: ['source'], registers: r }),
+    sourceArchivedBytes: new Counter({ name: 'vtap_archiver_source_archived_bytes_total', help: 'Compressed bytes confirmed by the store, per source', labelNames: ['source'], registers: r }),
+    rejectedCaptures: new Counter({ name: 'vtap_archiver_rejected_captures_total', help: 'Capture files moved to rejected/ (not a pcap, or the same failure every time)', labelNames: ['reason'], registers: r }),
     unknownPackets: new Counter({ name: 'vtap_archiver_unknown_packets_total', help: 'Packets that were not a known encapsulation', registers: r }),
     corrections: new Counter({ name: 'vtap_archiver_truncation_corrections_total', help: 'Truncated packets whose orig_len was restored', registers: r }),
     oversizedPackets: new Counter({ name: 'vtap_archiver_oversized_packets_total', help: 'Packets longer than a 9000-byte MTU allows (GRO/LRO merged them before capture)', registers: r }),
@@ -41,7 +52,9 @@ export function createMetrics() {
     evictedPackets: new Counter({ name: 'vtap_archiver_evicted_packets_total', help: 'Packets in evicted files (counted where known)', registers: r }),
     capturePaused: new Gauge({ name: 'vtap_archiver_capture_paused', help: '1 while capture is paused by the pause-capture policy', registers: r }),
     pausedSeconds: new Counter({ name: 'vtap_archiver_capture_paused_seconds_total', help: 'Time capture was paused by quota', registers: r }),
-    healthy: new Gauge({ name: 'vtap_archiver_healthy', help: '1 when /health answers 200', registers: r }),
+    healthy: new Gauge({ name: 'vtap_archiver_healthy', help: '1 when /health answers 200 (healthy or degraded)', registers: r }),
+    degraded: new Gauge({ name: 'vtap_archiver_degraded', help: '1 when /health answers 200 with reasons (loss or a store problem)', registers: r }),
+    storeOpen: new Gauge({ name: 'vtap_archiver_store_open', help: '1 once the store is open (it is opened in the background)', registers: r }),
   };
 }
 

@@ -22,7 +22,7 @@ import type { Logger } from './logger.js';
 export const PROMETHEUS_NAMES = {
   kernelDrops: 'vtap_archiver_kernel_drops_total',
   sourcePackets: 'vtap_archiver_source_packets_total',
-  sourceBytes: 'vtap_archiver_source_bytes_total',
+  sourceBytes: 'vtap_archiver_source_archived_bytes_total',
   backlogBytes: 'vtap_archiver_backlog_bytes',
   evictedFiles: 'vtap_archiver_evicted_files_total',
   lastUploadTime: 'vtap_archiver_last_upload_timestamp_seconds',

@@ -17,6 +17,12 @@ export type QuotaPolicy = 'evict-oldest' | 'pause-capture';
 export interface QuotaOptions {
   quotaBytes: number;
   reserveBytes: number;
+  /**
+   * Free space below which the disk counts as full whatever the reserve says (tcpdump's writes and
+   * the packer's output fail there): with nothing left to upload, only evicting a capture frees room,
+   * else the spool stays full for good.
+   */
+  fullBelowBytes?: number;
   policy: QuotaPolicy;
 }
 
@@ -94,7 +100,8 @@ export class Quota {
     let usage = await this.spool.usage();
     let used = Quota.used(usage);
     let free = await this.free();
-    const { quotaBytes, reserveBytes, policy } = this.options;
+    const { quotaBytes, policy } = this.options;
+    const reserveBytes = Math.max(this.options.reserveBytes, this.options.fullBelowBytes ?? 0);
     const over = used > quotaBytes || free < reserveBytes;
     const evicted: Eviction[] = [];
     if (over && policy === 'evict-oldest') {

@@ -17,7 +17,7 @@
  * names and bytes, and the store's put is idempotent by name + sha256: at worst an object is put
  * twice as the same object, never as two.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PackOptions, PackReport } from '../archive/types.js';
@@ -107,6 +107,13 @@ export async function holdIfAsked(spoolDir: string, point: string): Promise<void
   if (process.env.VTAP_ARCHIVER_TEST_HOLD !== point) return;
   await writeFile(join(spoolDir, `held-${point}`), `${process.pid}\n`);
   await new Promise<never>(() => {});
+}
+
+/** The same, for a synchronous step: the whole agent stops there (as if the kill -9 came right then). */
+export function holdIfAskedSync(spoolDir: string, point: string): void {
+  if (process.env.VTAP_ARCHIVER_TEST_HOLD !== point) return;
+  writeFileSync(join(spoolDir, `held-${point}`), `${process.pid}\n`);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 }
 
 export interface StageUsage {

@@ -18,6 +18,9 @@ export interface AgentState {
   stoppedAt?: string;
   sink: string;
   store: string;
+  /** The store is opened in the background: false while it cannot be reached. */
+  storeOpen?: boolean;
+  storeProblem?: string;
   interface: string;
   tcpdump: {
     running: boolean;
@@ -27,9 +30,24 @@ export interface AgentState {
   };
   capturePaused: boolean;
   spool: { usedBytes: number; quotaBytes: number; freeBytes: number; stages: Record<Stage, StageUsage> };
-  totals: { captures: number; objects: number; bytes: number; packets: number; evictedFiles: number; evictedBytes: number; evictedPackets: number };
+  totals: {
+    captures: number;
+    objects: number;
+    bytes: number;
+    packets: number;
+    evictedFiles: number;
+    evictedBytes: number;
+    evictedPackets: number;
+    /** Older agents did not write these. */
+    kernelDrops?: number;
+    writeLostPackets?: number;
+    rejected?: number;
+  };
   lastUpload?: { name: string; size: number; at: string; alreadyPresent: boolean };
-  health: { ok: boolean; reasons: string[] };
+  health: { ok: boolean; status?: 'healthy' | 'degraded' | 'unhealthy'; reasons: string[] };
+  /** Loss in the last `windowSeconds` (what /health reports as degraded). */
+  recentLoss?: { windowSeconds: number; evictedFiles: number; evictedPackets: number; kernelDrops: number; writeLostPackets: number };
+  diskFull?: boolean;
   recentErrors: Array<{ at: string; message: string }>;
 }
 

@@ -11,6 +11,8 @@ import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutRequest, PutRe
 
 const META_SUFFIX = '.meta.json';
 const TEMP_MARK = '.tmp-';
+/** writeFileAtomic's temp name for a metadata file. */
+const TEMP_META = /\.meta\.json\.[0-9a-f]{8}\.tmp$/;
 
 interface StoredMeta {
   size: number;
@@ -33,6 +35,32 @@ export class LocalDirectoryStore implements ObjectStore {
   constructor(root: string) {
     this.root = resolve(root);
     this.location = pathToFileURL(this.root).href;
+  }
+
+  /**
+   * Deletes the temp files interrupted puts left (a kill -9 between copy and rename): hidden
+   * ".tmp-*" copies and "*.meta.json.<hex>.tmp" metadata. Only those whose inode changed more than
+   * `olderThanMs` ago (ctime: a hard link's mtime is its source's, however new the link), so a put
+   * in progress elsewhere is never touched. Returns how many were removed.
+   */
+  async removeStaleTempFiles(olderThanMs = 60 * 60 * 1000, now = Date.now()): Promise<number> {
+    let removed = 0;
+    let entries;
+    try {
+      entries = await readdir(this.root, { recursive: true, withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (!entry.isFile() || !(entry.name.startsWith(TEMP_MARK) || TEMP_META.test(entry.name))) continue;
+      const path = join(entry.parentPath, entry.name);
+      const info = await stat(path).catch(() => undefined);
+      if (!info || now - info.ctimeMs < olderThanMs) continue;
+      await rm(path, { force: true });
+      removed += 1;
+    }
+    return removed;
   }
 
   private pathOf(name: string): string {

@@ -32,7 +32,7 @@ export async function writeVxlanCapture(path: string, options: { count: number; 
     vxlan[0] = 0x08;
     vxlan.writeUIntBE(options.vni, 4, 3);
     const outerUdpPayload = Buffer.concat([vxlan, innerFrame]);
-    const outer = Buffer.concat([eth('02:00:00:00:00:0a', '02:00:00:00:00:0b'), ipv4(17, '10.99.0.10', '10.99.0.1', Buffer.concat([udp(50000 + i, 4789, outerUdpPayload.length), outerUdpPayload]))]);
+    const outer = Buffer.concat([eth('02:00:00:00:00:0a', '02:00:00:00:00:0b'), ipv4(17, '10.99.0.10', '10.99.0.1', Buffer.concat([udp(50000 + (i % 10000), 4789, outerUdpPayload.length), outerUdpPayload]))]);
     const record = Buffer.alloc(16);
     record.writeUInt32LE(options.startSec + Math.floor(i / 1000), 0);
     record.writeUInt32LE((i % 1000) * 1_000_000 + 7, 4);

@@ -14,6 +14,7 @@ import { Spool, compareCaptureNames } from '../../agent/daemon/spool.js';
 import { Uploader, backoffMs } from '../../agent/daemon/uploader.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
 import { FlakyStore, collectingLogger, writeVxlanCapture } from './fixtures.js';
+import { waitFor } from '../support/wait.js';
 
 const PACK: PackOptions = { decap: 'vxlan', split: 'vni', unknown: 'keep', codec: 'zstd', sink: 'test-sink', prefix: 'captures/' };
 
@@ -21,15 +22,6 @@ async function value(metrics: Metrics, name: keyof Metrics, labels: Record<strin
   const metric = metrics[name] as { get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }> };
   const { values } = await metric.get();
   return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((sum, v) => sum + v.value, 0);
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('spool, uploader and quota', () => {
