@@ -15,7 +15,7 @@ import { UsageError } from '../usage-error.js';
 import { formatReport } from './archive-report.js';
 import { prepareInput, type ArchiveInput } from './archive-inputs.js';
 import { withWorkDir } from './work-dir.js';
-import { whyNotWritableDirectory } from '../fs/dir-check.js';
+import { directoryProblem } from '../fs/directory-target.js';
 
 interface ArchiveFlags {
   store: string;
@@ -111,7 +111,7 @@ export async function runArchive(captures: string[], flags: ArchiveFlags): Promi
   const level = parseLevel(flags.compress, flags.level);
   const storeDir = localStoreDir(flags.store);
   if (storeDir !== undefined) {
-    const problem = await whyNotWritableDirectory(storeDir);
+    const problem = directoryProblem(storeDir);
     if (problem) throw new UsageError(`--store ${problem}`);
   }
   const options: PackOptions = {

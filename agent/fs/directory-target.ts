@@ -11,6 +11,7 @@ const PSEUDO_FILE_SYSTEMS: Record<number, string> = {
   0x9fa0: 'proc',
   0x62656572: 'sysfs',
   0x64626720: 'debugfs',
+  0x74726163: 'tracefs',
   0x73636673: 'securityfs',
   0x27e0eb: 'cgroup',
   0x63677270: 'cgroup2',

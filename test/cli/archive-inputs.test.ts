@@ -162,10 +162,10 @@ describe('archive inputs that are not regular pcap files', () => {
 
 describe('stores that cannot be', () => {
   it.each([
-    ['a regular file', () => capture, /--store .*mixed\.pcap: is a file, not a directory/],
-    ['a path below a regular file', () => join(capture, 'sub'), /--store .*: a part of it is a file, not a directory/],
-    ['a path under /proc', () => '/proc/vtap-archiver-test/x', /--store \/proc\/vtap-archiver-test\/x: is on proc, a virtual file system/],
-    ['a path under /sys', () => 'file:///sys/vtap-archiver-test', /--store \/sys\/vtap-archiver-test: is on sysfs/],
+    ['a regular file', () => capture, /--store .*mixed\.pcap is a file, not a directory/],
+    ['a path below a regular file', () => join(capture, 'sub'), /--store .* runs through a file that is not a directory/],
+    ['a path under /proc', () => '/proc/vtap-archiver-test/x', /--store \/proc\/vtap-archiver-test\/x is on the proc pseudo file system/],
+    ['a path under /sys', () => 'file:///sys/vtap-archiver-test', /--store \/sys\/vtap-archiver-test is on the sysfs pseudo file system/],
   ])('refuses %s at once: one line, exit 2, nothing packed', async (_name, store, message) => {
     const tmp = join(dir, `tmp-store-${_name.replace(/\W+/g, '-')}`);
     await mkdir(tmp);

@@ -144,7 +144,7 @@ describe('agent configuration', () => {
     const started = Date.now();
     const result = await cli(['archive', capture, '--store', '/proc/x']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^vtap-archiver: store: \/proc\/x is on the proc pseudo file system/);
+    expect(result.stderr).toMatch(/^vtap-archiver: --store \/proc\/x is on the proc pseudo file system/);
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 

@@ -73,7 +73,11 @@ describe('store opened in the background', () => {
     expect(opened).toEqual([`oci://${standin.namespace}/archive`]);
     await uploader.drainOnce();
     expect(await spool.listOutbox()).toEqual([]);
-    expect([...standin.buckets.get('archive')!.objects.keys()]).toEqual([expect.stringMatching(/_vxlan-6060_s_/)]);
+    // The object, then its index (uploaded only after the store confirmed the object).
+    expect([...standin.buckets.get('archive')!.objects.keys()]).toEqual([
+      expect.stringMatching(/_vxlan-6060_s_[0-9a-f]{12}\.pcap\.zst$/),
+      expect.stringMatching(/_vxlan-6060_s_[0-9a-f]{12}\.pcap\.zst\.idx\.zst$/),
+    ]);
     connection.stop();
   });
 
