@@ -58,7 +58,7 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
     if (!byHour) streams.set(key, (byHour = new Map()));
     let stream = byHour.get(hour);
     if (!stream) {
-      stream = new ArchiveStream(source, linktype, outDir, codec, level, snaplen, header.nanosecond, options.index ?? true);
+      stream = new ArchiveStream(source, linktype, outDir, codec, level, snaplen, header.nanosecond, options.index ?? true, options.frameSize);
       byHour.set(hour, stream);
     }
     return stream;

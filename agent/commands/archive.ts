@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { packCapture } from '../archive/pack.js';
 import { indexPutRequest } from '../index/upload.js';
 import { DEFAULT_LEVEL, LEVEL_RANGE } from '../archive/compress.js';
-import type { Codec, DecapMode, PackOptions, PackReport, SplitMode, UnknownPolicy } from '../archive/types.js';
+import { FRAME_SIZE_RANGE, type Codec, type DecapMode, type PackOptions, type PackReport, type SplitMode, type UnknownPolicy } from '../archive/types.js';
 import { readPcapHeader } from '../pcap/reader.js';
 import { PcapFormatError } from '../pcap/errors.js';
 import { openStore } from '../store/open.js';
@@ -27,6 +27,7 @@ interface ArchiveFlags {
   vxlanPort: number[];
   genevePort: number[];
   fixTruncated: boolean;
+  frameSize?: string;
   json: boolean;
 }
 
@@ -51,6 +52,7 @@ export function registerArchiveCommand(program: Command): void {
     .option('--prefix <prefix>', 'object name prefix', 'captures/')
     .option('--vxlan-port <port>', 'UDP port recognised as VXLAN (repeatable; default 4789)', collectPort, [])
     .option('--geneve-port <port>', 'UDP port recognised as GENEVE (repeatable; default 6081)', collectPort, [])
+    .option('--frame-size <bytes>', `uncompressed pcap bytes per independently readable frame (${FRAME_SIZE_RANGE[0]}-${FRAME_SIZE_RANGE[1]}, default 1048576)`)
     .option('--no-fix-truncated', 'keep orig_len of truncated inner packets as captured')
     .option('--json', 'print the result as JSON', false)
     .action(async (captures: string[], flags: ArchiveFlags) => {
@@ -75,6 +77,14 @@ function parseLevel(codec: Codec, text: string | undefined): number | undefined 
   return level;
 }
 
+function parseFrameSize(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const size = Number(text);
+  const [low, high] = FRAME_SIZE_RANGE;
+  if (!/^\d+$/.test(text) || size < low || size > high) throw new UsageError(`invalid --frame-size "${text}": use ${low}-${high} bytes`);
+  return size;
+}
+
 /** Checks every input before writing anything, so a typo in the last file does not leave half a job done. */
 async function checkInputs(captures: string[]): Promise<void> {
   for (const capture of captures) {
@@ -93,6 +103,7 @@ async function checkInputs(captures: string[]): Promise<void> {
 
 export async function runArchive(captures: string[], flags: ArchiveFlags): Promise<ArchiveSummary> {
   const level = parseLevel(flags.compress, flags.level);
+  const frameSize = parseFrameSize(flags.frameSize);
   await checkInputs(captures);
   const store: ObjectStore = await openStore(flags.store);
   const options: PackOptions = {
@@ -105,6 +116,7 @@ export async function runArchive(captures: string[], flags: ArchiveFlags): Promi
     sink: flags.sink,
     prefix: flags.prefix,
     fixTruncated: flags.fixTruncated,
+    ...(frameSize !== undefined ? { frameSize } : {}),
     ...(flags.vxlanPort.length > 0 ? { vxlanPorts: flags.vxlanPort } : {}),
     ...(flags.genevePort.length > 0 ? { genevePorts: flags.genevePort } : {}),
   };
