@@ -22,19 +22,44 @@ import { writeOciConfig } from '../store/oci-fixtures.js';
 
 const execFileP = promisify(execFile);
 
-const START = 1_790_004_600; // 2026-09-21T15:30:00Z; 600 packets 12 s apart: 15:30 .. 17:30, three hour prefixes
-const COUNT = 600;
-const STEP = 12;
+const START = 1_790_004_600; // 2026-09-21T15:30:00Z; 2400 packets 3 s apart: 15:30 .. 17:30, three hour prefixes
+const COUNT = 2400;
+const STEP = 3;
 const SOURCES = [101, 102, 103];
 const FRAME_SIZE = 4096;
 const iso = (sec: number) => new Date(sec * 1000).toISOString();
 const WHOLE = ['--from', iso(START - 1), '--to', iso(START + COUNT * STEP + 10)];
 
 let dir: string;
+/** Traffic whose flows repeat: the writer lists them (flowDetail "flows"). */
 let store: string;
+/** Traffic where nearly every packet is a flow of its own: the writer falls back to frame summaries. */
+let variedStore: string;
 let merged: string;
+let variedMerged: string;
 let all: PcapRecord[];
+let variedAll: PcapRecord[];
 const inner = new Map<number, { path: string; records: PcapRecord[] }>();
+
+/** Makes inner traffic per source, wraps it in VXLAN, archives one interleaved capture; returns the inner truth. */
+async function archiveQueryTraffic(name: string, storeDir: string, traffic: { count: number; stepSec: number; pool?: number; trailer?: number }) {
+  const paths = SOURCES.map((s) => join(dir, `${name}-${s}.pcap`));
+  await writeQueryTraffic({ paths, startSec: START, seed: 23, ...traffic });
+  // VNI 103 travels over an IPv6 outer network; the others over IPv4.
+  const wrapped = await Promise.all(SOURCES.map((vni, i) => vxlan(paths[i]!, vni, vni === 103)));
+  const sources = new Map<number, { path: string; records: PcapRecord[] }>();
+  for (const [i, vni] of SOURCES.entries()) sources.set(vni, { path: wrapped[i]!.expected, records: (await readPcap(wrapped[i]!.expected)).records });
+  // One capture, as the sink's tcpdump writes it: every source interleaved in time order.
+  const capture = join(dir, `${name}-capture.pcap`);
+  await writePcap(capture, mergeByTime(...wrapped.map((w) => w.outer)));
+  const records = mergeByTime(...[...sources.values()].map((s) => s.records));
+  const mergedPath = join(dir, `${name}-merged-inner.pcap`);
+  await writePcap(mergedPath, records);
+  const archived = await runCli(['archive', '--store', storeDir, '--compress', 'zstd', '--frame-size', String(FRAME_SIZE), '--sink', 'sink-a', capture]);
+  expect(archived.stderr).toBe('');
+  expect(archived.code).toBe(0);
+  return { sources, records, mergedPath, capture };
+}
 
 /** Wraps an inner capture in VXLAN with scapy; returns the outer records and the inner ground truth. */
 async function vxlan(innerPath: string, vni: number, ipv6 = false): Promise<{ outer: PcapRecord[]; expected: string }> {
@@ -65,30 +90,28 @@ async function fetchRecords(storeUrl: string, args: string[], name: string) {
   return { result, records: result.code === 0 ? (await readPcap(out)).records : [] };
 }
 
+let queryCapture: string;
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vtap-real-writer-'));
   store = join(dir, 'store');
-  const paths = SOURCES.map((s) => join(dir, `inner-${s}.pcap`));
-  await writeQueryTraffic({ paths, startSec: START, count: COUNT, stepSec: STEP, seed: 23 });
-  // VNI 103 travels over an IPv6 outer network; the others over IPv4.
-  const wrapped = await Promise.all(SOURCES.map((vni, i) => vxlan(paths[i]!, vni, vni === 103)));
-  for (const [i, vni] of SOURCES.entries()) {
-    inner.set(vni, { path: wrapped[i]!.expected, records: (await readPcap(wrapped[i]!.expected)).records });
-  }
-  // One capture, as the sink's tcpdump writes it: every source interleaved in time order.
-  const capture = join(dir, 'capture.pcap');
-  await writePcap(capture, mergeByTime(...wrapped.map((w) => w.outer)));
-  all = mergeByTime(...[...inner.values()].map((s) => s.records));
-  merged = join(dir, 'merged-inner.pcap');
-  await writePcap(merged, all);
-  const archived = await runCli(['archive', '--store', store, '--compress', 'zstd', '--frame-size', String(FRAME_SIZE), '--sink', 'sink-a', capture]);
-  expect(archived.stderr).toBe('');
-  expect(archived.code).toBe(0);
+  variedStore = join(dir, 'varied-store');
+  const repeating = await archiveQueryTraffic('pooled', store, { count: COUNT, stepSec: STEP, pool: 100, trailer: 600 });
+  for (const [vni, source] of repeating.sources) inner.set(vni, source);
+  all = repeating.records;
+  merged = repeating.mergedPath;
+  queryCapture = repeating.capture;
+  const varied = await archiveQueryTraffic('varied', variedStore, { count: 600, stepSec: 12 });
+  variedAll = varied.records;
+  variedMerged = varied.mergedPath;
 }, 300_000);
 
 describe('archive --frame-size', () => {
-  it('cuts each object into independent frames of at most that many uncompressed bytes, as indexed', async () => {
-    const objects = await objectsIn(store);
+  it.each([
+    ['repeating flows', 'flows'],
+    ['a flow per packet', 'summary'],
+  ])('%s: cuts each object into independent frames of at most that many uncompressed bytes, as indexed (%s)', async (_, detail) => {
+    const objects = await objectsIn(detail === 'flows' ? store : variedStore);
     // Three sources over three hour prefixes.
     expect(objects.length).toBe(9);
     for (const object of objects) {
@@ -97,7 +120,7 @@ describe('archive --frame-size', () => {
       const frames = lines.filter((l) => l.type === 'frame');
       const meta = JSON.parse(await readFile(`${object}.meta.json`, 'utf8').catch(() => '{}')) as Record<string, unknown>;
       expect(head.type).toBe('index');
-      expect(head.flowDetail).toBe('flows');
+      expect(head.flowDetail).toBe(detail);
       expect(frames.length).toBe(head.frames);
       if (meta.frames !== undefined) expect(meta.frames).toBe(String(head.frames));
       for (const frame of frames) expect(frame.rawLength as number).toBeLessThanOrEqual(FRAME_SIZE);
@@ -122,25 +145,33 @@ describe('archive --frame-size', () => {
   });
 });
 
-describe('fetch over real-writer objects equals tcpdump on the merged inner capture', () => {
+describe.each([
+  ['flow lines', () => ({ storeDir: store, truth: merged, records: all })],
+  ['frame summaries', () => ({ storeDir: variedStore, truth: variedMerged, records: variedAll })],
+])('fetch over real-writer objects with %s equals tcpdump on the merged inner capture', (_, archive) => {
   it('without a filter: every packet once, in time order', async () => {
-    const { result, records } = await fetchRecords(store, WHOLE, 'all');
+    const { storeDir, records: truth } = archive();
+    const { result, records } = await fetchRecords(storeDir, WHOLE, 'all');
     expect(result.code, result.stderr).toBe(0);
-    expect(describeRecords(records)).toEqual(describeRecords(all));
+    expect(describeRecords(records)).toEqual(describeRecords(truth));
   }, 60_000);
 
   it.each(ORACLE_EXPRESSIONS)('%s', async (expression) => {
-    const expected = await tcpdumpFilter(merged, expression);
-    const { result, records } = await fetchRecords(store, [...WHOLE, ...expression.split(' ')], 'expr');
+    const { storeDir, truth } = archive();
+    const expected = await tcpdumpFilter(truth, expression);
+    const { result, records } = await fetchRecords(storeDir, [...WHOLE, ...expression.split(' ')], 'expr');
     expect(result.stderr).not.toMatch(/warning/);
     expect(result.code, result.stderr).toBe(expected.records.length > 0 ? 0 : 1);
     expect(describeRecords(records)).toEqual(describeRecords(expected.records));
   }, 60_000);
+});
+
+describe('fetch windows over real-writer objects', () => {
 
   it.each([
     [START + 1234.5, START + 4000.25, `host ${HOST_A}`],
     [START + 1799, START + 1801, 'tcp or udp'],
-    [START + 100.000001, START + 3700.999999, `host ${HOST_B} or arp`],
+    [START + 100.000001, START + 3700.999999, `host ${HOST_B} or (not ip and not ip6)`],
     [START + 5000, START + 7000, `(port 443 or icmp6) and not vlan`],
     [START + 3000, START + 3000 + 3599, 'vlan'],
     [START + 10, START + 7000, `host ${HOST_V6}`],
@@ -167,17 +198,25 @@ interface Conversation {
   bytes: number;
 }
 
-/** tshark -z conv,<proto>: per direction "A:p -> B:q" frames and bytes. */
+/**
+ * tshark -z conv,<proto>: per direction "A:p -> B:q" frames. tshark prints conversation bytes rounded
+ * ("10 kB") past 9999, so the exact captured bytes per direction come from its dissection (frame.cap_len).
+ */
 async function tsharkConversations(path: string, proto: 'tcp' | 'udp', filter: string): Promise<Map<string, Conversation>> {
   const { stdout } = await execFileP('tshark', ['-r', path, '-q', '-z', `conv,${proto},${filter}`], { maxBuffer: 64 * 1024 * 1024 });
   const out = new Map<string, Conversation>();
   for (const line of stdout.split('\n')) {
-    const m = /^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+([\d,]+) bytes\s+(\d+)\s+([\d,]+) bytes/.exec(line);
+    const m = /^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+[\d,]+ \S+\s+(\d+)\s+[\d,]+ \S+/.exec(line);
     if (!m) continue;
-    const [, a, b, backFrames, backBytes, fwdFrames, fwdBytes] = m;
-    const bytes = (n: string) => Number(n.replace(/,/g, ''));
-    if (Number(fwdFrames) > 0) out.set(`${a} -> ${b}`, { frames: Number(fwdFrames), bytes: bytes(fwdBytes!) });
-    if (Number(backFrames) > 0) out.set(`${b} -> ${a}`, { frames: Number(backFrames), bytes: bytes(backBytes!) });
+    const [, a, b, backFrames, fwdFrames] = m;
+    if (Number(fwdFrames) > 0) out.set(`${a} -> ${b}`, { frames: Number(fwdFrames), bytes: 0 });
+    if (Number(backFrames) > 0) out.set(`${b} -> ${a}`, { frames: Number(backFrames), bytes: 0 });
+  }
+  const fields = await execFileP('tshark', ['-r', path, '-Y', `(${filter}) && ${proto}`, '-T', 'fields', '-e', 'ip.src', '-e', `${proto}.srcport`, '-e', 'ip.dst', '-e', `${proto}.dstport`, '-e', 'frame.cap_len'], { maxBuffer: 64 * 1024 * 1024 });
+  for (const line of fields.stdout.trim().split('\n')) {
+    const [src, sport, dst, dport, length] = line.split('\t');
+    const conversation = out.get(`${src}:${sport} -> ${dst}:${dport}`);
+    if (conversation) conversation.bytes += Number(length);
   }
   return out;
 }
@@ -197,7 +236,7 @@ describe('flows and coverage over real-writer objects', () => {
       ours.set(`${flow.src}:${flow.sport} -> ${flow.dst}:${flow.dport}`, { frames: flow.packets, bytes: flow.bytes });
     }
     const expected = await tsharkConversations(inner.get(vni)!.path, proto, tsharkFilter);
-    expect(expected.size).toBeGreaterThan(10);
+    expect(expected.size).toBeGreaterThan(5);
     expect(new Map([...ours].sort())).toEqual(new Map([...expected].sort()));
   }, 120_000);
 
@@ -266,7 +305,7 @@ describe('a port scan: the writer falls back to frame summaries', () => {
     expect(indexSize / (await readFile(object!)).length).toBeLessThanOrEqual(0.05);
   });
 
-  it.each(['host 10.77.3.4', 'net 10.77.20.0/24', 'src host 10.66.0.1 and dst portrange 1000-1100', 'tcp dst port 443', 'not tcp', 'tcp[13] & 2 != 0'])(
+  it.each(['host 10.77.3.4', 'net 10.77.20.0/24', 'src host 10.66.0.1 and dst portrange 1000-1100', 'tcp dst port 443', 'not tcp', 'tcp and not dst portrange 1-1024'])(
     'fetch %s equals tcpdump',
     async (expression) => {
       const expected = await tcpdumpFilter(truth, expression);
@@ -304,7 +343,6 @@ describe('the OCI stand-in: real-writer objects, ranged reads', () => {
     const capture = join(dir, 'syn-capture.pcap');
     await writePcap(capture, mergeByTime(...outers));
     // Also the query traffic, gzip this time: both codecs through the real writer and the OCI SDK.
-    const queryCapture = join(dir, 'capture.pcap');
     for (const [codec, input] of [['zstd', capture], ['gzip', queryCapture]] as const) {
       const archived = await runCli(['archive', '--store', url, '--compress', codec, '--frame-size', String(32 * 1024), '--sink', 'sink-o', input]);
       expect(archived.stderr).toBe('');
@@ -347,7 +385,7 @@ describe('the OCI stand-in: real-writer objects, ranged reads', () => {
     expect(fetched / windowBytes).toBeLessThan(0.1);
   }, 180_000);
 
-  it.each([`host ${HOST_A} and udp`, 'vlan 100', 'icmp6 or arp', `net 10.1.0.0/16 and not port 53`])('gzip objects: fetch %s equals tcpdump', async (expression) => {
+  it.each([`host ${HOST_A} and udp`, 'vlan 100', 'icmp6 or vlan 200', `net 10.1.0.0/16 and not port 53`])('gzip objects: fetch %s equals tcpdump', async (expression) => {
     const expected = await tcpdumpFilter(merged, expression);
     const { result, records: got } = await fetchRecords(url, [...WHOLE, '--sink', 'sink-o', ...SOURCES.flatMap((s) => ['--source', `vxlan-${s}`]), ...expression.split(' ')], 'oci-gz');
     expect(result.code, result.stderr).toBe(0);
