@@ -23,12 +23,13 @@ let dir: string;
 let store: string;
 let s201: PcapRecord[];
 let s201Path: string;
+let s202Count: number;
 const START = 1_790_100_000; // 2026-09-22T18:00:00Z
 const GAP_FROM = START + 2000;
 const GAP_TO = START + 2600; // ten minutes without packets of vxlan-201
 const iso = (sec: number) => new Date(sec * 1000).toISOString();
-const COUNT = 700;
-const STEP = 5; // 700 packets 5 s apart: one hour object per source (big enough for the index to list flows)
+const COUNT = 3500;
+const STEP = 1; // 300 packets per 5-minute object: enough for the real writer's index to list their flows
 const WHOLE = ['--from', iso(START - 1), '--to', iso(START + COUNT * STEP + 10)];
 
 beforeAll(async () => {
@@ -38,6 +39,7 @@ beforeAll(async () => {
   // Flows that repeat (a pool of frames): the real writer lists them, and flows can be compared with tshark.
   await writeQueryTraffic({ paths, startSec: START, count: COUNT, stepSec: STEP, seed: 5, pool: 120, trailer: 1400 });
   const [a, b] = await Promise.all(paths.map(async (p) => (await readPcap(p)).records));
+  s202Count = b!.length;
   const gapFromNs = BigInt(GAP_FROM) * 1_000_000_000n;
   const gapToNs = BigInt(GAP_TO) * 1_000_000_000n;
   s201 = a!.filter((r) => r.ns < gapFromNs || r.ns >= gapToNs);
@@ -54,7 +56,7 @@ beforeAll(async () => {
   }
   await writeFile(s201Path, Buffer.concat(parts));
   const local = new LocalDirectoryStore(store);
-  await archiveSource(local, dir, s201, 3600, { source: 'vxlan-201', sink: 'sink-a' });
+  await archiveSource(local, dir, s201, 300, { source: 'vxlan-201', sink: 'sink-a' });
   await archiveSource(local, dir, b!, 300, { source: 'vxlan-202', sink: 'sink-a', index: 'drop' });
 }, 300_000);
 
@@ -70,7 +72,7 @@ describe('vtap-archiver flows', () => {
       ours.set(`${flow.src}:${flow.sport} -> ${flow.dst}:${flow.dport}`, { frames: flow.packets, bytes: flow.bytes });
     }
     const expected = await tsharkConversations(s201Path, 'tcp', 'ip && !vlan');
-    expect(expected.size).toBeGreaterThan(10);
+    expect(expected.size).toBeGreaterThan(5);
     expect(new Map([...ours].sort())).toEqual(new Map([...expected].sort()));
   }, 120_000);
 
@@ -133,7 +135,7 @@ describe('damaged objects and frames', () => {
     expect(result.stderr).toMatch(/partial result: 2 damaged object\(s\) or frame\(s\) skipped/);
     const got = (await readPcap(out)).records;
     expect(got.length).toBeGreaterThan(s201.length - frame1.packets!);
-    expect(got.length).toBeLessThan(s201.length + 400);
+    expect(got.length).toBeLessThan(s201.length + s202Count);
   }, 60_000);
 });
 
