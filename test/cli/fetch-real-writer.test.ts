@@ -306,7 +306,7 @@ describe('the OCI stand-in: real-writer objects, ranged reads', () => {
     const outers: PcapRecord[][] = [];
     records = [];
     for (let s = 0; s < 2; s += 1) {
-      const recs = syntheticRecords({ startNs, stepNs: 20_000_000n, count: 20_000, nsOffset: BigInt(s + 1), targetShare: 0.01, burstPackets: 600, seed: 3 + s, payloadBytes: 120 });
+      const recs = syntheticRecords({ startNs, stepNs: 20_000_000n, count: 20_000, nsOffset: BigInt(s + 1), targetShare: 0.01, burstPackets: 600, seed: 3 + s, payloadBytes: 120, flows: 100, randomPayload: true });
       const innerPath = join(dir, `syn-${s}.pcap`);
       await writePcap(innerPath, recs);
       outers.push((await vxlan(innerPath, 300 + s)).outer);
@@ -336,14 +336,24 @@ describe('the OCI stand-in: real-writer objects, ranged reads', () => {
     expect(describeRecords(got)).toEqual(describeRecords(expected.records));
     const objectGets = standin.requests('GetObject').filter((g) => !g.path.endsWith('.idx.zst'));
     expect(objectGets.length).toBeGreaterThan(0);
-    // Every object GET is one frame range (or several adjacent ones) taken from the object's own index.
+    // Every object GET is a frame range (or adjacent ones) from the object's own index that starts and
+    // ends with a frame holding the host, as its flow lines say.
     const synObjects = [...standin.buckets.get('archive')!.objects.values()].filter((o) => /vxlan-30[01]_.*\.pcap\.zst$/.test(o.name));
-    const frameStarts = new Set<string>();
+    const matchingStarts = new Set<string>();
+    const matchingEnds = new Set<string>();
     for (const o of synObjects) {
       const idx = standin.buckets.get('archive')!.objects.get(`${o.name}.idx.zst`)!;
-      for (const line of zstdDecompressSync(idx.data).toString().split('\n').filter(Boolean)) {
-        const l = JSON.parse(line) as IndexLine;
-        if (l.type === 'frame') frameStarts.add(`${o.name}@${l.offset as number}`);
+      const lines = zstdDecompressSync(idx.data).toString().split('\n').filter(Boolean).map((line) => JSON.parse(line) as IndexLine);
+      expect(lines[0]!.flowDetail).toBe('flows');
+      const holding = new Set<number>();
+      for (const l of lines) {
+        if (l.type !== 'flow' || (l.src !== TARGET_HOST && l.dst !== TARGET_HOST)) continue;
+        for (const [a, b] of l.frames as Array<[number, number]>) for (let f = a; f <= b; f += 1) holding.add(f);
+      }
+      for (const l of lines) {
+        if (l.type !== 'frame' || !holding.has(l.i as number)) continue;
+        matchingStarts.add(`${o.name}@${l.offset as number}`);
+        matchingEnds.add(`${o.name}@${(l.offset as number) + (l.length as number) - 1}`);
       }
     }
     let fetched = 0;
@@ -351,7 +361,8 @@ describe('the OCI stand-in: real-writer objects, ranged reads', () => {
       const m = /^bytes=(\d+)-(\d+)$/.exec(String(get.headers.range));
       expect(m).not.toBeNull();
       const name = get.path.split('/o/').slice(1).join('/o/');
-      expect(frameStarts.has(`${name}@${m![1]}`)).toBe(true);
+      expect(matchingStarts.has(`${name}@${m![1]}`)).toBe(true);
+      expect(matchingEnds.has(`${name}@${m![2]}`)).toBe(true);
       fetched += Number(m![2]) - Number(m![1]) + 1;
     }
     const windowBytes = synObjects.reduce((sum, o) => sum + o.data.length, 0);
