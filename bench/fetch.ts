@@ -1,9 +1,9 @@
 // `npm run bench -- fetch`: one host's packets out of a day-long archive, against what a user does
 // without the index: download the window's objects and `tcpdump -r ... 'host X'`.
 // The archive (24 h x 4 sources of synthetic traffic, one host in about 1% of the packets, in bursts
-// as a session would be) is built with the TEST-ONLY index fixture (test/support/index-fixture.ts),
-// which stands in for the issue 11 writer until it is merged; it is put in a local directory store
-// and in the OCI stand-in. Each fetch runs the built CLI in its own process under /usr/bin/time.
+// as a session would be) is built by the real writer: each 10-minute rotation's VXLAN capture goes
+// through packCapture (objects + indexes, as `vtap-archiver archive` does) and is put in a local
+// directory store and in the OCI stand-in. Each fetch runs the built CLI in its own process under /usr/bin/time.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -15,7 +15,11 @@ import { OciObjectStore } from '../agent/store/oci/index.js';
 import { buffer } from 'node:stream/consumers';
 import type { ObjectStore } from '../agent/store/store.js';
 import { selectObjects } from '../agent/retrieve/select.js';
-import { putFixtureObject } from '../test/support/index-fixture.js';
+import { packCapture } from '../agent/archive/pack.js';
+import { indexPutRequest } from '../agent/index/upload.js';
+import { writePcap } from '../test/support/pcap-file.js';
+import type { PcapRecord } from '../test/support/pcap-records.js';
+import { vxlanWrap } from '../test/support/vxlan-wrap.js';
 import { syntheticRecords, TARGET_HOST } from '../test/support/synthetic-traffic.js';
 import { makeApiKey, startStandin } from '../test/support/oci-standin/index.js';
 
@@ -59,15 +63,29 @@ async function buildArchive(stores: ObjectStore[], workDir: string): Promise<{ o
   const targetTimes: bigint[] = [];
   const target = Buffer.from(TARGET_HOST.split('.').map(Number));
   const perObject = PPS * ROTATE_SEC;
-  for (let s = 0; s < SOURCES; s += 1) {
-    for (let o = 0; o < (HOURS * 3600) / ROTATE_SEC; o += 1) {
-      const startNs = BigInt(DAY_START + o * ROTATE_SEC) * NS;
+  const capture = join(workDir, 'rotation.pcap');
+  for (let o = 0; o < (HOURS * 3600) / ROTATE_SEC; o += 1) {
+    const startNs = BigInt(DAY_START + o * ROTATE_SEC) * NS;
+    const outer: PcapRecord[] = [];
+    for (let s = 0; s < SOURCES; s += 1) {
       const records = syntheticRecords({
         startNs, stepNs: NS / BigInt(PPS), count: perObject, nsOffset: BigInt(s + 1), seed: 1000 * s + o + 1,
         targetShare: 0.01, burstPackets: 100, burstDensity: 0.9, firstIndex: o * perObject, phase: 7919 * (s + 1), flows: 100, randomPayload: true,
       }).filter((r) => r.ns < startNs + BigInt(ROTATE_SEC) * NS); // never across a rotation (or hour) boundary
       for (const r of records) if (r.data.subarray(26, 30).equals(target) || r.data.subarray(30, 34).equals(target)) targetTimes.push(r.ns);
-      for (const store of stores) await putFixtureObject(store, workDir, records, { source: `vxlan-${1001 + s}`, sink: 'bench', linktype: 1, frameBytes: FRAME_BYTES });
+      for (const r of records) outer.push(vxlanWrap(r, 1001 + s));
+    }
+    // One rotation of the sink's capture: every source interleaved, as tcpdump writes it.
+    await writePcap(capture, outer.sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0)));
+    const report = await packCapture(capture, workDir, { decap: 'vxlan', split: 'vni', unknown: 'drop', codec: 'zstd', sink: 'bench', prefix: 'captures/', frameSize: FRAME_BYTES });
+    for (const object of report.objects) {
+      for (const store of stores) {
+        await store.put(object);
+        if (object.index) await store.put(indexPutRequest(object.index, object));
+      }
+      await rm(object.filePath, { force: true });
+      if (object.index) await rm(object.index.filePath, { force: true });
+      await rm(`${object.filePath}.json`, { force: true });
       objects += 1;
     }
   }

@@ -34,6 +34,7 @@ export class ArchiveStream {
     readonly snaplen: number,
     readonly nanosecond: boolean,
     indexed = true,
+    frameSize?: number,
   ) {
     this.file = new CompressedFileWriter(dir, codec, level);
     const index = (this.index = indexed ? new IndexCollector(linktype) : undefined);
@@ -41,7 +42,7 @@ export class ArchiveStream {
     this.pcap = new PcapBlockWriter(linktype, snaplen, nanosecond, (block, release) => {
       index?.closeFrame(block.length);
       this.file.write(block, release);
-    });
+    }, frameSize);
   }
 
   /** Hot path: copy one frame in and update the counters. */

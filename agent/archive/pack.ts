@@ -83,7 +83,7 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
   // Streams keyed by (source, inner link type) then by hour; numeric keys keep the hot path cheap.
   const streams = new OpenStreams(options.maxOpenStreams ?? DEFAULT_MAX_OPEN_STREAMS, finishEvicted);
   const openEntry = (key: number, hour: number, source: string, linktype: number) =>
-    streams.get(key, hour, () => new ArchiveStream(source, linktype, outDir, codec, level, snaplen, header.nanosecond, options.index ?? true));
+    streams.get(key, hour, () => new ArchiveStream(source, linktype, outDir, codec, level, snaplen, header.nanosecond, options.index ?? true, options.frameSize));
   const open = (key: number, hour: number, source: string, linktype: number): ArchiveStream => openEntry(key, hour, source, linktype).stream;
   const RAW_KEY = 0;
   const COMBINED_KEY = -1;

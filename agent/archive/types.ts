@@ -35,7 +35,15 @@ export interface PackOptions {
   maxOpenStreams?: number;
   /** The capture's name for the objects' `input` metadata (default: the input file's base name). */
   inputName?: string;
+  /**
+   * Uncompressed pcap bytes per frame (default 1 MiB, FRAME_SIZE_RANGE): smaller frames let a query
+   * read less of an object, at some cost in compression ratio and index size.
+   */
+  frameSize?: number;
 }
+
+/** Accepted frame sizes: at least a few full-size packets per frame, at most 64 MiB of memory per stream. */
+export const FRAME_SIZE_RANGE = [4096, 64 * 1024 * 1024] as const;
 
 /** An object's index file, written beside it (`<object file>.idx.zst`), uploaded after it. */
 export interface PackedIndex {

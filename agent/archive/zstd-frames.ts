@@ -171,6 +171,8 @@ export function createMultiFrameZstdDecompress(chunkSize: number): Duplex {
       yield* feed(chunk, false);
     }
     if (carry) yield* feed(carry, true);
+    // node:zlib's zstd decoder ends quietly on a frame cut short: an object cut mid-frame is damage.
+    if (!cursor.atFrameStart) throw new Error('unexpected end of data: the last zstd frame is cut short');
     await close();
     yield* out;
   });

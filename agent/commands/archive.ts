@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { packCapture } from '../archive/pack.js';
 import { indexPutRequest } from '../index/upload.js';
 import { DEFAULT_LEVEL, LEVEL_RANGE } from '../archive/compress.js';
-import type { Codec, DecapMode, PackOptions, PackReport, SplitMode, UnknownPolicy } from '../archive/types.js';
+import { FRAME_SIZE_RANGE, type Codec, type DecapMode, type PackOptions, type PackReport, type SplitMode, type UnknownPolicy } from '../archive/types.js';
 import { readPcapHeader } from '../pcap/reader.js';
 import { PcapFormatError } from '../pcap/errors.js';
 import { openStore } from '../store/open.js';
@@ -30,6 +30,7 @@ interface ArchiveFlags {
   vxlanPort: number[];
   genevePort: number[];
   fixTruncated: boolean;
+  frameSize?: string;
   json: boolean;
 }
 
@@ -61,6 +62,7 @@ export function registerArchiveCommand(program: Command): void {
       [],
     )
     .option('--geneve-port <port>', 'UDP port recognised as GENEVE (repeatable; default 6081)', collectPort, [])
+    .option('--frame-size <bytes>', `uncompressed pcap bytes per independently readable frame (${FRAME_SIZE_RANGE[0]}-${FRAME_SIZE_RANGE[1]}, default 1048576)`)
     .option('--no-fix-truncated', 'keep orig_len of truncated inner packets as captured')
     .option('--json', 'print the result as JSON', false)
     .action(async (captures: string[], flags: ArchiveFlags) => {
@@ -83,6 +85,14 @@ function parseLevel(codec: Codec, text: string | undefined): number | undefined 
     throw new UsageError(`invalid --level "${text}" for ${codec}: use ${low}-${high}`);
   }
   return level;
+}
+
+function parseFrameSize(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const size = Number(text);
+  const [low, high] = FRAME_SIZE_RANGE;
+  if (!/^\d+$/.test(text) || size < low || size > high) throw new UsageError(`invalid --frame-size "${text}": use ${low}-${high} bytes`);
+  return size;
 }
 
 /** Checks every input's pcap header before writing anything, so a typo in the last file does not leave half a job done. */
@@ -109,6 +119,7 @@ function localStoreDir(store: string): string | undefined {
 
 export async function runArchive(captures: string[], flags: ArchiveFlags): Promise<ArchiveSummary> {
   const level = parseLevel(flags.compress, flags.level);
+  const frameSize = parseFrameSize(flags.frameSize);
   const storeDir = localStoreDir(flags.store);
   if (storeDir !== undefined) {
     const problem = directoryProblem(storeDir);
@@ -124,6 +135,7 @@ export async function runArchive(captures: string[], flags: ArchiveFlags): Promi
     sink: flags.sink,
     prefix: flags.prefix,
     fixTruncated: flags.fixTruncated,
+    ...(frameSize !== undefined ? { frameSize } : {}),
     ...(flags.vxlanPort.length > 0 ? { vxlanPorts: flags.vxlanPort } : {}),
     ...(flags.genevePort.length > 0 ? { genevePorts: flags.genevePort } : {}),
   };

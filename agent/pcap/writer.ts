@@ -2,7 +2,7 @@ import { BufferPool } from './buffer-pool.js';
 import { GLOBAL_HEADER_LENGTH, PCAP_MAGIC_MICRO, PCAP_MAGIC_NANO, RECORD_HEADER_LENGTH } from './format.js';
 
 /** Output is handed on in blocks of this size: few enough calls into zlib, little memory per stream. */
-const BLOCK_SIZE = 1024 * 1024;
+export const BLOCK_SIZE = 1024 * 1024;
 /** Shared by all streams of the process: at most 32 MiB kept for reuse. */
 const blocks = new BufferPool(BLOCK_SIZE, 32);
 
@@ -21,21 +21,26 @@ export function pcapGlobalHeader(linktype: number, snaplen: number, nanosecond: 
 }
 
 /**
- * Builds a little-endian classic pcap stream in 1 MiB blocks and hands each full block to `emit`.
+ * Builds a little-endian classic pcap stream in 1 MiB blocks (or `blockSize`, e.g. small frames for
+ * tests) and hands each full block to `emit`.
  * Hot path: one copy per record into the current block; when one fills, the next comes from a pool
  * (the filled one belongs to the consumer until it releases it, e.g. once zstd has taken it in).
  */
 export class PcapBlockWriter {
   private block: Buffer;
   private used = 0;
+  /** Bytes a block holds before it is handed on (a record larger than this gets a block of its own). */
+  private readonly limit: number;
 
   constructor(
     linktype: number,
     snaplen: number,
     nanosecond: boolean,
     private readonly emit: BlockConsumer,
+    blockSize = BLOCK_SIZE,
   ) {
-    this.block = blocks.take();
+    this.limit = blockSize;
+    this.block = this.takeBlock();
     pcapGlobalHeader(linktype, snaplen, nanosecond).copy(this.block, 0);
     this.used = GLOBAL_HEADER_LENGTH;
   }
@@ -43,7 +48,7 @@ export class PcapBlockWriter {
   write(data: Buffer, start: number, end: number, sec: number, frac: number, origLen: number): void {
     const incl = end - start;
     const need = RECORD_HEADER_LENGTH + incl;
-    if (this.used + need > this.block.length) {
+    if (this.used + need > this.limit || this.used + need > this.block.length) {
       this.flush();
       if (need > this.block.length) this.block = Buffer.allocUnsafe(need);
     }
@@ -63,7 +68,12 @@ export class PcapBlockWriter {
     if (this.used === 0) return;
     const full = this.block;
     this.emit(full.subarray(0, this.used), () => blocks.give(full));
-    this.block = blocks.take();
+    this.block = this.takeBlock();
     this.used = 0;
+  }
+
+  /** Pooled 1 MiB blocks serve any limit up to 1 MiB; larger limits get blocks of their own size. */
+  private takeBlock(): Buffer {
+    return this.limit > BLOCK_SIZE ? Buffer.allocUnsafe(this.limit) : blocks.take();
   }
 }

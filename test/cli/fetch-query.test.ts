@@ -1,6 +1,7 @@
 // `vtap-archiver fetch EXPR` against libpcap: over an archive of several hours, three sources and
-// two sinks (indexed objects with flow lines and with frame summaries, zstd and gzip, and objects
-// without an index), the output equals `tcpdump -r <merged full pcap> -w - EXPR`, packet for packet.
+// two sinks (objects made by the real writer: indexed with flow lines and with frame summaries, zstd
+// and gzip, and objects without an index), the output equals `tcpdump -r <merged full pcap> -w - EXPR`,
+// packet for packet.
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { pcapGlobalHeader } from '../../agent/pcap/writer.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
 import { runCli } from '../support/cli.js';
-import { putFixtureSource } from '../support/index-fixture.js';
+import { archiveSource } from '../support/real-archive.js';
 import { describeRecords, readPcap, tcpdumpFilter, type PcapRecord } from '../support/pcap-records.js';
 import { HOST_A, ORACLE_EXPRESSIONS, writeQueryTraffic } from '../support/query-traffic.js';
 
@@ -41,17 +42,20 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vtap-fetch-query-'));
   store = join(dir, 'store');
   const paths = ['s101', 's102', 's103'].map((s) => join(dir, `${s}.pcap`));
-  await writeQueryTraffic({ paths, startSec: START, count: 700, stepSec: 15, seed: 11 });
+  // Flows that repeat (a pool of frames, random trailers): the writer lists them (flowDetail "flows");
+  // vxlan-102 gets a flow per packet, so the writer falls back to frame summaries for it.
+  await writeQueryTraffic({ paths: [paths[0]!, join(dir, 'unused.pcap'), paths[2]!], startSec: START, count: 700, stepSec: 15, seed: 11, pool: 60, trailer: 1400 });
+  await writeQueryTraffic({ paths: [join(dir, 'unused-1.pcap'), paths[1]!], startSec: START, count: 700, stepSec: 15, seed: 12 });
   const [s101, s102, s103] = await Promise.all(paths.map(async (p) => (await readPcap(p)).records));
   const local = new LocalDirectoryStore(store);
   const half = Math.floor(s103!.length / 2);
   // sink-a: all of 101 (flow lines, zstd), all of 102 (frame summaries, gzip), the first half of 103.
-  await putFixtureSource(local, dir, s101!, 600, { source: 'vxlan-101', sink: 'sink-a', linktype: 1, frameBytes: 4096 });
-  await putFixtureSource(local, dir, s102!, 900, { source: 'vxlan-102', sink: 'sink-a', linktype: 1, frameBytes: 4096, codec: 'gzip', index: 'summary' });
-  await putFixtureSource(local, dir, s103!.slice(0, half + 40), 600, { source: 'vxlan-103', sink: 'sink-a', linktype: 1, frameBytes: 4096, codec: 'gzip' });
+  await archiveSource(local, dir, s101!, 3600, { source: 'vxlan-101', sink: 'sink-a' });
+  await archiveSource(local, dir, s102!, 900, { source: 'vxlan-102', sink: 'sink-a', codec: 'gzip' });
+  await archiveSource(local, dir, s103!.slice(0, half + 40), 3600, { source: 'vxlan-103', sink: 'sink-a', codec: 'gzip' });
   // sink-b: the rest of 103 (overlapping 40 packets: duplicates) and 102 again for an hour, without an index.
-  await putFixtureSource(local, dir, s103!.slice(half), 600, { source: 'vxlan-103', sink: 'sink-b', linktype: 1, frameBytes: 4096 });
-  await putFixtureSource(local, dir, s102!.slice(200, 440), 1200, { source: 'vxlan-102', sink: 'sink-b', linktype: 1, index: 'none' });
+  await archiveSource(local, dir, s103!.slice(half), 3600, { source: 'vxlan-103', sink: 'sink-b' });
+  await archiveSource(local, dir, s102!.slice(200, 440), 1200, { source: 'vxlan-102', sink: 'sink-b', frameSize: 1024 * 1024, index: 'drop' });
   all = [...s101!, ...s102!, ...s103!].sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));
   merged = join(dir, 'merged.pcap');
   await writeFile(merged, pcapOf(all));

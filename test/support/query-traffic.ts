@@ -21,6 +21,13 @@ export interface TrafficOptions {
   /** 1 Ethernet (default), 101 raw, 228 raw IPv4. */
   linktype?: number;
   seed?: number;
+  /**
+   * Draw every packet from this many pre-made frames (so flows repeat, as real traffic's do) and
+   * append 0..`trailer` random bytes after each (an Ethernet trailer: filters ignore it, compression
+   * cannot). Without it nearly every packet is a flow of its own.
+   */
+  pool?: number;
+  trailer?: number;
 }
 
 /** Writes the pcaps; returns nothing (read them with tshark/tcpdump). */
@@ -78,10 +85,15 @@ def frame():
     if r < 0.18: return eth()/Dot1Q(vlan=random.choice([100, 200]))/n
     if r < 0.21: return eth(type=0x88a8)/Dot1Q(vlan=300, type=0x8100)/Dot1Q(vlan=random.choice([100, 200]))/n
     return eth()/n
+POOL, TRAILER = ${options.pool ?? 0}, ${options.trailer ?? 0}
+pool = [frame() for _ in range(POOL)]
+def pooled():
+    q = random.choice(pool)
+    return q.__class__(bytes(q) + random.randbytes(random.randint(0, TRAILER)))
 for si, path in enumerate(paths):
     pkts = []
     for i in range(${options.count}):
-        p = frame()
+        p = pooled() if POOL else frame()
         # Unique times across sources: source si owns the nanosecond digit si.
         p.time = Decimal(${options.startSec}) + Decimal(i) * Decimal("${options.stepSec}") + Decimal(random.randint(0, 999)) / Decimal(10**6) + Decimal(si + 1) / Decimal(10**9)
         pkts.append(p)
