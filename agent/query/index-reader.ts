@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 /**
  * Reads an object's index (`<object>.idx.zst`, zstd-compressed JSON lines, format version 1; the
- * contract is /work/index-spec.md, summarised in DESIGN.md). Unknown fields and line types are
+ * contract is agent/index/format.ts, described in DESIGN.md, "The index"). Unknown fields and line types are
  * ignored; an unknown version means "no index" (the object is then read in full).
  */
 
