@@ -57,6 +57,9 @@ async function start(flags: StartFlags): Promise<void> {
   if (!Number.isFinite(checkMs) || checkMs <= 0) throw new UsageError(`--check-seconds must be a positive number, got "${flags.checkSeconds}"`);
   const mirror = await import('../mirror/mirror.js');
   mirror.checkStartOptions(options);
+  // Service mode takes SIGTERM/SIGINT from before the mirror exists: a stop that arrives while it
+  // is being built must still remove it (the default action would kill us with it in place).
+  const signalled = flags.foreground ? nextStopSignal() : undefined;
   if (flags.foreground) {
     // A service restarted after a crash finds its own leftovers: remove them, then build afresh.
     const { readState } = await import('../mirror/state.js');
@@ -65,12 +68,19 @@ async function start(flags: StartFlags): Promise<void> {
   }
   const state = await mirror.startMirror(options);
   log(`${iface} (both directions) -> ${state.encap} vni ${state.vni} to ${collector}:${state.port} via ${state.tunnelDev}, ${state.rules} tc rules${state.filter ? `, filter "${state.filter}"` : ''}`);
-  if (!flags.foreground) return;
-  await superviseUntilSignal(options, checkMs);
+  if (!signalled) return;
+  await superviseUntilSignal(options, checkMs, signalled);
+}
+
+function nextStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
 }
 
 /** Service mode: keeps the mirror in place (an interface re-created loses its qdisc) until SIGTERM, then removes it. */
-async function superviseUntilSignal(options: StartOptions, checkMs: number): Promise<void> {
+async function superviseUntilSignal(options: StartOptions, checkMs: number, signalled: Promise<NodeJS.Signals>): Promise<void> {
   const mirror = await import('../mirror/mirror.js');
   const { readState } = await import('../mirror/state.js');
   await new Promise<void>((resolve, reject) => {
@@ -97,8 +107,7 @@ async function superviseUntilSignal(options: StartOptions, checkMs: number): Pro
         else resolve();
       }, reject);
     };
-    process.once('SIGTERM', finish);
-    process.once('SIGINT', finish);
+    void signalled.then(finish);
   });
 }
 
