@@ -17,11 +17,11 @@ import type { ObjectStore } from '../agent/store/store.js';
 import { selectObjects } from '../agent/retrieve/select.js';
 import { packCapture } from '../agent/archive/pack.js';
 import { indexPutRequest } from '../agent/index/upload.js';
-import { writePcap } from '../test/support/pcap-file.js';
-import type { PcapRecord } from '../test/support/pcap-records.js';
-import { vxlanWrap } from '../test/support/vxlan-wrap.js';
-import { syntheticRecords, TARGET_HOST } from '../test/support/synthetic-traffic.js';
-import { makeApiKey, startStandin } from '../test/support/oci-standin/index.js';
+import { writePcap } from '../testkit/pcap-file.js';
+import type { PcapRecord } from '../testkit/pcap-records.js';
+import { vxlanWrap } from '../testkit/vxlan-wrap.js';
+import { syntheticRecords, TARGET_HOST } from '../testkit/synthetic-traffic.js';
+import { makeApiKey, startStandin } from '../testkit/oci-standin/index.js';
 
 const execFileP = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../bin/vtap-archiver.js', import.meta.url));

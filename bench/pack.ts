@@ -2,7 +2,7 @@
  * `npm run bench -- pack`: the packet core against the seed pipeline's compression step.
  *
  * 1. A realistic mirrored capture of >= 200 MB (reused from the cache dir when present): two
- *    emulated VTAP sources (scripts/lab) with HTTP downloads of compressible and random
+ *    emulated VTAP sources (testkit/lab) with HTTP downloads of compressible and random
  *    payloads, captured by tcpdump on the sink interface (the VXLAN underlay).
  * 2. In the same run: `gzip -6`, `zstd -1 -T1` (one core) and `zstd -1 -T2` (two cores) over the
  *    raw capture; `vtap-archiver archive` with zstd on one core (taskset -c 0) and on two, gzip on
@@ -23,9 +23,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sampledEntropy } from '../agent/archive/entropy.js';
-import { startCapture } from '../scripts/lab/capture.js';
-import { cleanupOnSignals, isRoot } from '../scripts/lab/netns.js';
-import { VtapLab } from '../scripts/lab/vtap-lab.js';
+import { startCapture } from '../testkit/lab/capture.js';
+import { cleanupOnSignals, isRoot } from '../testkit/lab/netns.js';
+import { VtapLab } from '../testkit/lab/vtap-lab.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(REPO, 'bin', 'vtap-archiver.js');

@@ -27,7 +27,7 @@ import { createGunzip } from 'node:zlib';
 import { countPcapRecords } from '../agent/daemon/quota.js';
 import { PcapParser } from '../agent/pcap/parser.js';
 import { LocalDirectoryStore } from '../agent/store/local.js';
-import { run } from '../scripts/lab/netns.js';
+import { run } from '../testkit/lab/netns.js';
 import { startAgentInSink } from '../scripts/demo.js';
 
 const CACHE = process.env.VTAP_BENCH_CACHE ?? '/var/tmp/vtap-archiver-bench';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { OciObjectStore } from '../agent/store/oci/index.js';
 import type { PutRequest } from '../agent/store/store.js';
 import { fileURLToPath } from 'node:url';
-import { makeApiKey, startStandin, type ApiKey } from '../test/support/oci-standin/index.js';
+import { makeApiKey, startStandin, type ApiKey } from '../testkit/oci-standin/index.js';
 
 const MB = 1_000_000;
 const MiB = 1024 * 1024;

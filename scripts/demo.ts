@@ -19,9 +19,9 @@ import { createDecompressor } from '../agent/archive/compress.js';
 import { isIndexName } from '../agent/index/format.js';
 import { readPcapFile } from '../agent/pcap/reader.js';
 import { LocalDirectoryStore } from '../agent/store/local.js';
-import { cleanupOnSignals, isRoot } from './lab/netns.js';
-import { VtapLab } from './lab/vtap-lab.js';
-import type { Netns } from './lab/netns.js';
+import { cleanupOnSignals, isRoot } from '../testkit/lab/netns.js';
+import { VtapLab } from '../testkit/lab/vtap-lab.js';
+import type { Netns } from '../testkit/lab/netns.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), existsSync(fileURLToPath(new URL('../package.json', import.meta.url))) ? '..' : '../..');
 export const AGENT_BIN = join(ROOT, 'bin', 'vtap-archiver.js');

@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { STACK_NAME, VtapArchiverStack } from '../stack.js';
-import { checkTemplateSyntax, validateTerraformJson, type ProviderSchemaFile } from '../validate/provider-schema.js';
-import { OCI_PROVIDER_SOURCE, PROVIDER_SCHEMA_FILES, STACK_PROVIDERS } from '../validate/provider-source.js';
-import { schemaProviderEnv, terraformAvailable, terraformValidate, validateErrors } from '../validate/terraform.js';
+import { checkTemplateSyntax, validateTerraformJson, type ProviderSchemaFile } from './provider-schema.js';
+import { OCI_PROVIDER_SOURCE, PROVIDER_SCHEMA_FILES, STACK_PROVIDERS } from './provider-source.js';
+import { schemaProviderEnv, terraformAvailable, terraformValidate, validateErrors } from '../../testkit/schema-provider/terraform.js';
 import { buildKit, type Kit } from './kit.js';
 import { schemaYaml } from './schema-yaml.js';
 

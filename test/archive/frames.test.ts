@@ -13,10 +13,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { packCapture } from '../../agent/archive/pack.js';
 import type { Codec, PackedObject } from '../../agent/archive/types.js';
 import { decodeIndexLines, type ArchiveIndex } from '../../agent/index/format.js';
-import { walkFrames } from '../support/frame-walker.js';
-import { mixedCapture, writeCapture } from '../support/synthetic-capture.js';
-import { frameOfPacket, indexTallies, tsharkTallies } from '../support/index-truth.js';
-import { count, countCurrent, currentTsharkMissing } from '../support/tshark.js';
+import { walkFrames } from '../../testkit/frame-walker.js';
+import { mixedCapture, writeCapture } from '../../testkit/synthetic-capture.js';
+import { frameOfPacket, indexTallies, tsharkTallies } from '../../testkit/index-truth.js';
+import { count, countCurrent, currentTsharkMissing } from '../../testkit/tshark.js';
 
 const execFileP = promisify(execFile);
 

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { packCapture } from '../../agent/archive/pack.js';
 import { decodeIndexLines, type FrameSummary } from '../../agent/index/format.js';
 import { parsePrefix } from '../../agent/index/summary.js';
-import { portScan, writeCapture } from '../support/synthetic-capture.js';
+import { portScan, writeCapture } from '../../testkit/synthetic-capture.js';
 
 function inPrefixes(address: Buffer, prefixes: string[]): boolean {
   const hex = address.toString('hex');

@@ -12,10 +12,10 @@ import { zstdDecompressSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packCapture } from '../../agent/archive/pack.js';
 import { decodeIndexLines } from '../../agent/index/format.js';
-import { requireRoot } from '../../scripts/lab/netns.js';
-import { captureDualStackTruth } from '../support/ground-truth.js';
-import { frameOfPacket, indexTallies, tsharkTallies } from '../support/index-truth.js';
-import { scapyEncap } from '../support/scapy-encap.js';
+import { requireRoot } from '../../testkit/lab/netns.js';
+import { captureDualStackTruth } from '../../testkit/ground-truth.js';
+import { frameOfPacket, indexTallies, tsharkTallies } from '../../testkit/index-truth.js';
+import { scapyEncap } from '../../testkit/scapy-encap.js';
 
 const execFileP = promisify(execFile);
 const VNI = 4711;

@@ -8,8 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { INCOMPRESSIBLE_BITS_PER_BYTE, looksIncompressible, sampledEntropy } from '../../agent/archive/entropy.js';
 import { SegmentedGzip, type SegmentedGzipOptions } from '../../agent/archive/segmented-gzip.js';
 import { PcapBlockWriter } from '../../agent/pcap/writer.js';
-import { walkFrames } from '../support/frame-walker.js';
-import { count, fields } from '../support/tshark.js';
+import { walkFrames } from '../../testkit/frame-walker.js';
+import { count, fields } from '../../testkit/tshark.js';
 
 const execFileP = promisify(execFile);
 const LINKTYPE_ETHERNET = 1;

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, runCli } from '../support/cli.js';
-import { scapy } from '../support/scapy.js';
+import { CLI, runCli } from '../../testkit/cli.js';
+import { scapy } from '../../testkit/scapy.js';
 
 const execFileP = promisify(execFile);
 

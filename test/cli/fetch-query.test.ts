@@ -11,10 +11,10 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pcapGlobalHeader } from '../../agent/pcap/writer.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
-import { runCli } from '../support/cli.js';
-import { archiveSource } from '../support/real-archive.js';
-import { describeRecords, readPcap, tcpdumpFilter, type PcapRecord } from '../support/pcap-records.js';
-import { HOST_A, ORACLE_EXPRESSIONS, writeQueryTraffic } from '../support/query-traffic.js';
+import { runCli } from '../../testkit/cli.js';
+import { archiveSource } from '../../testkit/real-archive.js';
+import { describeRecords, readPcap, tcpdumpFilter, type PcapRecord } from '../../testkit/pcap-records.js';
+import { HOST_A, ORACLE_EXPRESSIONS, writeQueryTraffic } from '../../testkit/query-traffic.js';
 
 const execFileP = promisify(execFile);
 

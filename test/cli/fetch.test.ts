@@ -2,10 +2,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
-import { scapy } from '../support/scapy.js';
-import { diffFrames, readFrames } from '../support/tshark.js';
-import { vxlanInnerFrames } from '../support/expect-inner.js';
+import { runCli } from '../../testkit/cli.js';
+import { scapy } from '../../testkit/scapy.js';
+import { diffFrames, readFrames } from '../../testkit/tshark.js';
+import { vxlanInnerFrames } from '../../testkit/expect-inner.js';
 
 let dir: string;
 let store: string;

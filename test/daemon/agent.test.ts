@@ -1,6 +1,6 @@
 /**
  * The real agent (`vtap-archiver run`, built) in the sink namespace of the emulated VTAP
- * (scripts/lab), checked against a ground-truth capture of the client veth with tshark:
+ * (testkit/lab), checked against a ground-truth capture of the client veth with tshark:
  * end to end, kill -9 at each step of the spool followed by a restart, and tcpdump dying.
  */
 import { execFile } from 'node:child_process';
@@ -10,16 +10,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRoot } from '../../scripts/lab/netns.js';
-import { VtapLab, type PayloadName } from '../../scripts/lab/vtap-lab.js';
+import { requireRoot } from '../../testkit/lab/netns.js';
+import { VtapLab, type PayloadName } from '../../testkit/lab/vtap-lab.js';
 import { readArchive, startAgentInSink, type AgentInSink } from '../../scripts/demo.js';
-import { decompressWithCli, diffFrames, readFrames, type Frame } from '../support/tshark.js';
+import { decompressWithCli, diffFrames, readFrames, type Frame } from '../../testkit/tshark.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
 import { indexName, isIndexName } from '../../agent/index/format.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../testkit/wait.js';
 import { findCaptureWriters } from '../../agent/daemon/capture-writers.js';
 import { writeVxlanCapture } from './fixtures.js';
-import { makeApiKey } from '../support/oci-standin/index.js';
+import { makeApiKey } from '../../testkit/oci-standin/index.js';
 import { writeOciConfig } from '../store/oci-fixtures.js';
 
 const run = promisify(execFile);

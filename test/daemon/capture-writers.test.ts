@@ -10,11 +10,11 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { requireRoot } from '../../scripts/lab/netns.js';
+import { requireRoot } from '../../testkit/lab/netns.js';
 import { CaptureSupervisor, TCPDUMP_WRAPPER } from '../../agent/daemon/capture.js';
 import { filesBeingWritten, findCaptureWriters, processAlive } from '../../agent/daemon/capture-writers.js';
 import { collectingLogger } from './fixtures.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../testkit/wait.js';
 
 const started: number[] = [];
 

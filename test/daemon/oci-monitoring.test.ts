@@ -4,11 +4,11 @@ import { createMetrics } from '../../agent/daemon/metrics.js';
 import {
   createMonitoringClient, MAX_STREAMS_PER_POST, MonitoringPublisher, OCI_METRIC_NAMES, startMonitoring, type MetricPoster,
 } from '../../agent/daemon/monitoring.js';
-import { checkPostMetricDataBody, POST_METRIC_DATA_PATH, startMonitoringStandin, type MonitoringStandin } from '../support/monitoring-standin/index.js';
+import { checkPostMetricDataBody, POST_METRIC_DATA_PATH, startMonitoringStandin, type MonitoringStandin } from '../../testkit/monitoring-standin/index.js';
 
 /**
  * The agent's OCI Monitoring publisher with the unmodified oci-monitoring SDK (instance principals)
- * against test/support/monitoring-standin, which checks the path, the signature over the body and
+ * against testkit/monitoring-standin, which checks the path, the signature over the body and
  * the body's shape the way PostMetricData does.
  */
 const COMPARTMENT = 'ocid1.compartment.oc1..standin';

@@ -14,7 +14,7 @@ import { Spool, compareCaptureNames } from '../../agent/daemon/spool.js';
 import { Uploader, backoffMs } from '../../agent/daemon/uploader.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
 import { FlakyStore, collectingLogger, writeVxlanCapture } from './fixtures.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../testkit/wait.js';
 
 const PACK: PackOptions = { decap: 'vxlan', split: 'vni', unknown: 'keep', codec: 'zstd', sink: 'test-sink', prefix: 'captures/' };
 

@@ -14,8 +14,8 @@ import { StoreConnection } from '../../agent/daemon/store-connection.js';
 import { Uploader } from '../../agent/daemon/uploader.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
 import { OciObjectStore } from '../../agent/store/oci/index.js';
-import { makeApiKey, startStandin, type OciStandin } from '../support/oci-standin/index.js';
-import { waitFor } from '../support/wait.js';
+import { makeApiKey, startStandin, type OciStandin } from '../../testkit/oci-standin/index.js';
+import { waitFor } from '../../testkit/wait.js';
 import { fastRetry, writeOciConfig } from '../store/oci-fixtures.js';
 import { collectingLogger, writeVxlanCapture } from './fixtures.js';
 

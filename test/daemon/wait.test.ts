@@ -1,6 +1,6 @@
 /** The tests' polling helper: a condition that throws (file not there yet) is retried, not fatal. */
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../testkit/wait.js';
 
 describe('waitFor', () => {
   it('retries a condition that throws until it holds', async () => {

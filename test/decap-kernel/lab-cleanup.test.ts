@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { listLabNamespaces, requireRoot } from '../../scripts/lab/netns.js';
+import { listLabNamespaces, requireRoot } from '../../testkit/lab/netns.js';
 
-const LAB = fileURLToPath(new URL('../../dist/scripts/lab/index.js', import.meta.url));
+const LAB = fileURLToPath(new URL('../../dist/testkit/lab/index.js', import.meta.url));
 
 const CHILD = `
 const { VtapLab, cleanupOnSignals } = await import(process.argv[1]);

@@ -1,5 +1,5 @@
 /**
- * The emulated VTAP itself (scripts/lab): what the sink receives must be exactly what the client
+ * The emulated VTAP itself (testkit/lab): what the sink receives must be exactly what the client
  * veth saw, wrapped in the kernel's VXLAN with the source's VNI. Checked with tshark only, so the
  * archiver tests can trust the lab as their input.
  */
@@ -7,10 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listLabNamespaces, requireRoot } from '../../scripts/lab/netns.js';
-import { VtapLab } from '../../scripts/lab/vtap-lab.js';
-import { diffFrames, fields, readFrames } from '../support/tshark.js';
-import { vxlanInnerFrames } from '../support/expect-inner.js';
+import { listLabNamespaces, requireRoot } from '../../testkit/lab/netns.js';
+import { VtapLab } from '../../testkit/lab/vtap-lab.js';
+import { diffFrames, fields, readFrames } from '../../testkit/tshark.js';
+import { vxlanInnerFrames } from '../../testkit/expect-inner.js';
 
 describe.each([
   { name: 'IPv4 underlay', ipv6Underlay: false },

@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRoot } from '../../scripts/lab/netns.js';
-import { captureDualStackTruth } from '../support/ground-truth.js';
-import { listStore, metaValue, objectFor, objectFrames, runArchiveCli, type StoredObject } from '../support/archiver.js';
-import { frameMismatches } from '../support/expect-inner.js';
-import { scapyEncap, type EncapKind, type EncapOptions } from '../support/scapy-encap.js';
-import { capinfos, count, readFrames, type Frame } from '../support/tshark.js';
+import { requireRoot } from '../../testkit/lab/netns.js';
+import { captureDualStackTruth } from '../../testkit/ground-truth.js';
+import { listStore, metaValue, objectFor, objectFrames, runArchiveCli, type StoredObject } from '../../testkit/archiver.js';
+import { frameMismatches } from '../../testkit/expect-inner.js';
+import { scapyEncap, type EncapKind, type EncapOptions } from '../../testkit/scapy-encap.js';
+import { capinfos, count, readFrames, type Frame } from '../../testkit/tshark.js';
 
 const execFileP = promisify(execFile);
 

@@ -11,12 +11,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRoot } from '../../scripts/lab/netns.js';
-import { captureDualStackTruth } from '../support/ground-truth.js';
-import { listStore, metaValue, objectFrames, runArchiveCli } from '../support/archiver.js';
-import { decompressWithCli, count, readFrames, type Frame } from '../support/tshark.js';
-import { frameMismatches } from '../support/expect-inner.js';
-import { scapyEncap } from '../support/scapy-encap.js';
+import { requireRoot } from '../../testkit/lab/netns.js';
+import { captureDualStackTruth } from '../../testkit/ground-truth.js';
+import { listStore, metaValue, objectFrames, runArchiveCli } from '../../testkit/archiver.js';
+import { decompressWithCli, count, readFrames, type Frame } from '../../testkit/tshark.js';
+import { frameMismatches } from '../../testkit/expect-inner.js';
+import { scapyEncap } from '../../testkit/scapy-encap.js';
 
 const LOST = 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment';
 

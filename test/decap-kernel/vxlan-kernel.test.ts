@@ -1,6 +1,6 @@
 /**
  * Issue 2, decapsulation against the Linux kernel's own VXLAN (IPv4 and IPv6 underlay, several
- * VNIs), mirrored like a VTAP by tc u32 + mirred (scripts/lab). The archiver's objects must hold
+ * VNIs), mirrored like a VTAP by tc u32 + mirred (testkit/lab). The archiver's objects must hold
  * exactly the frames the client veth saw (ground truth), each with the timestamp of its outer
  * packet, one object per VNI. Outer 802.1Q tags are added by tcprewrite (this kernel has no VLAN
  * device); non-encapsulated frames come from the kernel too (the ground-truth capture itself).
@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRoot } from '../../scripts/lab/netns.js';
-import { VtapLab } from '../../scripts/lab/vtap-lab.js';
-import { listStore, metaValue, objectFor, objectFrames, runArchiveCli } from '../support/archiver.js';
-import { frameMismatches, vxlanInnerFrames, type InnerFrame } from '../support/expect-inner.js';
-import { count, readFrames, type Frame } from '../support/tshark.js';
+import { requireRoot } from '../../testkit/lab/netns.js';
+import { VtapLab } from '../../testkit/lab/vtap-lab.js';
+import { listStore, metaValue, objectFor, objectFrames, runArchiveCli } from '../../testkit/archiver.js';
+import { frameMismatches, vxlanInnerFrames, type InnerFrame } from '../../testkit/expect-inner.js';
+import { count, readFrames, type Frame } from '../../testkit/tshark.js';
 
 const execFileP = promisify(execFile);
 const VNIS = [1001, 70000];

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packCapture } from '../../agent/archive/pack.js';
-import { scapy } from '../support/scapy.js';
-import { count, decompressWithCli, readFrames } from '../support/tshark.js';
+import { scapy } from '../../testkit/scapy.js';
+import { count, decompressWithCli, readFrames } from '../../testkit/tshark.js';
 
 let dir: string;
 

@@ -6,7 +6,7 @@ import { unzipSync } from 'fflate';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildKit } from '../../infra/package/kit.js';
-import { terraformAvailable } from '../../infra/validate/terraform.js';
+import { terraformAvailable } from '../../testkit/schema-provider/terraform.js';
 import { VARIABLE_GROUPS } from '../../infra/variables.js';
 import { ROOT } from './helpers.js';
 

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadProviderSchema } from '../../infra/package/stack-zip.js';
-import { STACK_PROVIDERS } from '../../infra/validate/provider-source.js';
+import { STACK_PROVIDERS } from '../../infra/package/provider-source.js';
 import {
   checkTemplateSyntax,
   validateTerraformJson,
   type ProviderSchemaFile,
-} from '../../infra/validate/provider-schema.js';
+} from '../../infra/package/provider-schema.js';
 import { ROOT, synthesize, type TerraformJson } from './helpers.js';
 
 // Both committed schemas: oracle/oci and the hand-written hashicorp/time (time_sleep).

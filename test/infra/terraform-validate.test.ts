@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../agent/daemon/config.js';
-import { schemaProviderEnv, terraformAvailable, terraformValidate, validateErrors, type ValidateResult } from '../../infra/validate/terraform.js';
+import { schemaProviderEnv, terraformAvailable, terraformValidate, validateErrors, type ValidateResult } from '../../testkit/schema-provider/terraform.js';
 import { ROOT } from './helpers.js';
 
 /**
  * The real `terraform validate` and `terraform plan` on the Resource Manager zip, offline: the
- * oracle/oci provider is replaced (CLI dev_overrides) by infra/validate/schema-provider, which serves
+ * oracle/oci provider is replaced (CLI dev_overrides) by testkit/schema-provider, which serves
  * the committed provider schema over the plugin protocol, accepts every configuration, reads data
  * sources as placeholders and plans computed attributes as unknown. Terraform itself then checks
  * argument names, types, required arguments, block counts and every reference to a resource

@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
-import { makeApiKey } from '../support/oci-standin/credentials.js';
-import { VtapStandin, type BackendSetHealthState, type StandinVtap } from '../support/vtap-standin/server.js';
+import { runCli } from '../../testkit/cli.js';
+import { makeApiKey } from '../../testkit/oci-standin/credentials.js';
+import { VtapStandin, type BackendSetHealthState, type StandinVtap } from '../../testkit/vtap-standin/server.js';
 
 const COMPARTMENT = 'ocid1.compartment.oc1..vtapdemo';
 const NLB = 'ocid1.networkloadbalancer.oc1.iad.standin';

@@ -15,13 +15,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, requireRoot, type Netns } from '../../scripts/lab/netns.js';
-import { startCapture } from '../../scripts/lab/capture.js';
+import { Lab, requireRoot, type Netns } from '../../testkit/lab/netns.js';
+import { startCapture } from '../../testkit/lab/capture.js';
 import { startAgentInSink } from '../../scripts/demo.js';
 import { isIndexName } from '../../agent/index/format.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
-import { decompressWithCli, diffFrames, readFrames, type Frame } from '../support/tshark.js';
-import { vxlanInnerFrames } from '../support/expect-inner.js';
+import { decompressWithCli, diffFrames, readFrames, type Frame } from '../../testkit/tshark.js';
+import { vxlanInnerFrames } from '../../testkit/expect-inner.js';
 
 const execFileP = promisify(execFile);
 const BIN = resolve('bin/vtap-archiver.js');

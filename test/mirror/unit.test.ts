@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { runCli } from '../../testkit/cli.js';
 
 const UNIT = resolve('cloud-init/vtap-archiver-mirror.service');
 const EXAMPLE = resolve('cloud-init/vtap-archiver-mirror.env.example');

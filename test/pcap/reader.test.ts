@@ -6,8 +6,8 @@ import { readPcapFile } from '../../agent/pcap/reader.js';
 import { PcapBlockWriter } from '../../agent/pcap/writer.js';
 import { PcapFormatError } from '../../agent/pcap/errors.js';
 import { PcapParser } from '../../agent/pcap/parser.js';
-import { scapy } from '../support/scapy.js';
-import { readFrames } from '../support/tshark.js';
+import { scapy } from '../../testkit/scapy.js';
+import { readFrames } from '../../testkit/tshark.js';
 
 interface Rec {
   tsNs: bigint;

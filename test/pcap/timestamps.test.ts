@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPcapFile } from '../../agent/pcap/reader.js';
 import { PcapParser } from '../../agent/pcap/parser.js';
-import { runCli } from '../support/cli.js';
-import { count, decompressWithCli, readFrames } from '../support/tshark.js';
+import { runCli } from '../../testkit/cli.js';
+import { count, decompressWithCli, readFrames } from '../../testkit/tshark.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/tcpdump/', import.meta.url));
 const MICRO = join(FIXTURES, 'timestamp_invalid_micro.pcap');

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseFilter, FilterSyntaxError } from '../../agent/query/filter-parser.js';
 import { packetMatcher } from '../../agent/query/packet-matcher.js';
-import { describeRecords, readPcap, tcpdumpFilter, type PcapFile } from '../support/pcap-records.js';
-import { ORACLE_EXPRESSIONS, writeQueryTraffic } from '../support/query-traffic.js';
+import { describeRecords, readPcap, tcpdumpFilter, type PcapFile } from '../../testkit/pcap-records.js';
+import { ORACLE_EXPRESSIONS, writeQueryTraffic } from '../../testkit/query-traffic.js';
 
 let dir: string;
 const files: Record<string, string> = {};

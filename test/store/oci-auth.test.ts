@@ -5,7 +5,7 @@ import { createHash, createSign } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeApiKey, startStandin, type ApiKey, type OciStandin } from '../support/oci-standin/index.js';
+import { makeApiKey, startStandin, type ApiKey, type OciStandin } from '../../testkit/oci-standin/index.js';
 import { archiveFile, openWithInstancePrincipal, readAll, tempDir } from './oci-fixtures.js';
 
 describe('instance principals', () => {

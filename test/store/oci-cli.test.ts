@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeVxlanCapture } from '../daemon/fixtures.js';
-import { runCli } from '../support/cli.js';
-import { readFrames } from '../support/tshark.js';
-import { makeApiKey, startStandin, type OciStandin } from '../support/oci-standin/index.js';
+import { runCli } from '../../testkit/cli.js';
+import { readFrames } from '../../testkit/tshark.js';
+import { makeApiKey, startStandin, type OciStandin } from '../../testkit/oci-standin/index.js';
 import { tempDir, writeOciConfig } from './oci-fixtures.js';
 
 let standin: OciStandin;

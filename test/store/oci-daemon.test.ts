@@ -11,7 +11,7 @@ import { createMetrics } from '../../agent/daemon/metrics.js';
 import { Spool } from '../../agent/daemon/spool.js';
 import { Uploader } from '../../agent/daemon/uploader.js';
 import { collectingLogger, writeVxlanCapture } from '../daemon/fixtures.js';
-import { makeApiKey, startStandin, type OciStandin } from '../support/oci-standin/index.js';
+import { makeApiKey, startStandin, type OciStandin } from '../../testkit/oci-standin/index.js';
 import { openWithConfigFile, writeOciConfig, type Opened } from './oci-fixtures.js';
 
 const PACK: PackOptions = { decap: 'vxlan', split: 'vni', unknown: 'keep', codec: 'gzip', sink: 'oci-sink', prefix: 'captures/' };

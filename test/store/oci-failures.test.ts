@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ObjectConflictError, StoreConfigurationError, StoreError, TransientStoreError } from '../../agent/store/errors.js';
 import { OciObjectStore } from '../../agent/store/oci/index.js';
-import { makeApiKey, startStandin, type ApiKey, type OciStandin } from '../support/oci-standin/index.js';
+import { makeApiKey, startStandin, type ApiKey, type OciStandin } from '../../testkit/oci-standin/index.js';
 import { archiveFile, fastRetry, MiB, openWithConfigFile, readAll, tempDir, writeOciConfig, type Opened } from './oci-fixtures.js';
 
 let standin: OciStandin;

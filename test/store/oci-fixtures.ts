@@ -8,7 +8,7 @@ import { buffer } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
 import { OciObjectStore, type OciStoreOptions, type StoreLogEvent } from '../../agent/store/oci/index.js';
 import type { PutRequest } from '../../agent/store/store.js';
-import type { ApiKey, OciStandin } from '../support/oci-standin/index.js';
+import type { ApiKey, OciStandin } from '../../testkit/oci-standin/index.js';
 
 export const MiB = 1024 * 1024;
 

@@ -7,7 +7,7 @@ import { StoreConfigurationError } from '../../agent/store/errors.js';
 import { OciObjectStore, parseOciStoreUrl } from '../../agent/store/oci/index.js';
 import { openStore } from '../../agent/store/open.js';
 import { UsageError } from '../../agent/usage-error.js';
-import { makeApiKey, startStandin, type OciStandin } from '../support/oci-standin/index.js';
+import { makeApiKey, startStandin, type OciStandin } from '../../testkit/oci-standin/index.js';
 import { archiveFile, fastRetry, readAll, tempDir, writeOciConfig } from './oci-fixtures.js';
 
 describe('oci:// store URLs', () => {

@@ -3,7 +3,7 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OciStoreOptions } from '../../agent/store/oci/index.js';
-import { makeApiKey, startStandin, type OciStandin } from '../support/oci-standin/index.js';
+import { makeApiKey, startStandin, type OciStandin } from '../../testkit/oci-standin/index.js';
 import { archiveFile, MiB, openWithConfigFile, openWithInstancePrincipal, readAll, tempDir, writeOciConfig, type Opened } from './oci-fixtures.js';
 
 const modes = [

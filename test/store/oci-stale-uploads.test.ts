@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { abortOwnStaleUploads } from '../../agent/daemon/stale-uploads.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
 import { OciObjectStore } from '../../agent/store/oci/index.js';
-import { makeApiKey, startStandin, type OciStandin } from '../support/oci-standin/index.js';
+import { makeApiKey, startStandin, type OciStandin } from '../../testkit/oci-standin/index.js';
 import { fastRetry, tempDir, writeOciConfig } from './oci-fixtures.js';
 
 function collectingLogger() {

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import common from 'oci-common';
 import objectstorage from 'oci-objectstorage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeApiKey, startStandin, type OciStandin } from '../support/oci-standin/index.js';
+import { makeApiKey, startStandin, type OciStandin } from '../../testkit/oci-standin/index.js';
 import { tempDir, writeOciConfig } from './oci-fixtures.js';
 
 let standin: OciStandin;

@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRoot } from '../../scripts/lab/netns.js';
-import { makeApiKey } from '../support/oci-standin/credentials.js';
-import { VtapStandin } from '../support/vtap-standin/server.js';
+import { requireRoot } from '../../testkit/lab/netns.js';
+import { makeApiKey } from '../../testkit/oci-standin/credentials.js';
+import { VtapStandin } from '../../testkit/vtap-standin/server.js';
 import { buildAgentBundle } from '../../infra/package/kit.js';
 import { ROOT } from '../infra/helpers.js';
 

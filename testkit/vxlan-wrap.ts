@@ -1,6 +1,6 @@
 /**
  * Wraps inner Ethernet frames in VXLAN (outer Ethernet/IPv4/UDP 4789) in Node, for captures too
- * large for scapy (benchmarks). The tests wrap with scapy (test/support/encap.py); this does the same
+ * large for scapy (benchmarks). The tests wrap with scapy (testkit/encap.py); this does the same
  * for the one shape the fetch benchmark needs.
  */
 import type { PcapRecord } from './pcap-records.js';

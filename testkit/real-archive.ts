@@ -6,10 +6,10 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packCapture } from '../../agent/archive/pack.js';
-import type { Codec } from '../../agent/archive/types.js';
-import { indexPutRequest } from '../../agent/index/upload.js';
-import type { ObjectStore } from '../../agent/store/store.js';
+import { packCapture } from '../agent/archive/pack.js';
+import type { Codec } from '../agent/archive/types.js';
+import { indexPutRequest } from '../agent/index/upload.js';
+import type { ObjectStore } from '../agent/store/store.js';
 import { writePcap } from './pcap-file.js';
 import type { PcapRecord } from './pcap-records.js';
 import { vxlanWrap } from './vxlan-wrap.js';

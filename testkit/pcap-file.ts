@@ -1,6 +1,6 @@
 /** Writes records as a classic little-endian nanosecond pcap (for ground truths and test captures). */
 import { writeFile } from 'node:fs/promises';
-import { pcapGlobalHeader } from '../../agent/pcap/writer.js';
+import { pcapGlobalHeader } from '../agent/pcap/writer.js';
 import type { PcapRecord } from './pcap-records.js';
 
 export function pcapBytes(records: PcapRecord[], linktype = 1): Buffer {

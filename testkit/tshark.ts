@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { copyFile, open, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createDecompressor } from '../../agent/archive/compress.js';
+import { createDecompressor } from '../agent/archive/compress.js';
 import { promisify } from 'node:util';
 import { spawn } from 'node:child_process';
 

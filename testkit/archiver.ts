@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { decompressWithCli, readFrames, type Frame } from './tshark.js';
 
 const execFileP = promisify(execFile);
-export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const CLI = join(REPO, 'bin', 'vtap-archiver.js');
 
 export interface CliResult {

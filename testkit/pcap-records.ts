@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { PcapParser } from '../../agent/pcap/parser.js';
+import { PcapParser } from '../agent/pcap/parser.js';
 
 const execFileP = promisify(execFile);
 

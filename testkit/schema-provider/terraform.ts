@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROVIDER_SCHEMA_FILES } from './provider-source.js';
+import { PROVIDER_SCHEMA_FILES } from '../../infra/package/provider-source.js';
 
 /**
  * Runs the real Terraform CLI offline against a synthesized stack: the providers (oracle/oci,
@@ -24,7 +24,7 @@ export function schemaProviderEnv(root: string, work: string): NodeJS.ProcessEnv
   for (const [source, schemaFile] of Object.entries(PROVIDER_SCHEMA_FILES)) {
     const type = source.split('/').pop()!;
     const provider = join(plugins, `terraform-provider-${type}`);
-    writeFileSync(provider, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'infra/validate/schema-provider/server.mjs')}" "${join(root, schemaFile)}" "${source}"\n`);
+    writeFileSync(provider, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'testkit/schema-provider/server.mjs')}" "${join(root, schemaFile)}" "${source}"\n`);
     chmodSync(provider, 0o755);
     overrides.push(`    "${source}" = "${plugins}"`);
   }

@@ -2,7 +2,7 @@
  * Flows and classes of a pcap as tshark dissects them, in the index's terms (agent/index/format.ts),
  * and the same view of an index: tests compare the two.
  */
-import type { ArchiveIndex } from '../../agent/index/format.js';
+import type { ArchiveIndex } from '../agent/index/format.js';
 import { fields } from './tshark.js';
 
 export interface Tally {

@@ -1,4 +1,4 @@
-/** Runs test/support/encap.py (Debian's python3-scapy) to wrap a kernel-made capture in an encapsulation. */
+/** Runs testkit/encap.py (Debian's python3-scapy) to wrap a kernel-made capture in an encapsulation. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { VtapLab } from '../../scripts/lab/vtap-lab.js';
+import { VtapLab } from './lab/vtap-lab.js';
 
 /**
  * Real HTTP traffic over inner IPv4 and IPv6 through one emulated VTAP, captured on the client's
