@@ -3,12 +3,12 @@
 // signs in with instance principals and posts here. Every post is checked like the service would:
 // the path, the draft-cavage signature over the body headers (x-content-sha256 of the exact body),
 // a session token the federation endpoint issued, and the body's shape and limits.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeInstanceIdentity } from '../oci-standin/credentials.js';
 import { IdentityService } from '../oci-standin/identity.js';
+import { LocalServer, readBody } from '../oci-standin/local-server.js';
 import { sendError, sendJson } from '../oci-standin/replies.js';
-import { parseAuthorization, requiredHeaders, SignatureError, verifySignature } from '../oci-standin/signing.js';
+import { authenticateRequest, requiredHeaders } from '../oci-standin/signing.js';
 
 /** PostMetricData, as the API reference describes it. */
 export const POST_METRIC_DATA_PATH = '/20180401/metrics';
@@ -80,11 +80,10 @@ export class MonitoringStandin {
   });
   /** The next N posts answer 500 (the publisher must survive them). */
   failNext = 0;
-  private server?: Server;
-  private port = 0;
+  private server?: LocalServer;
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.server?.url ?? 'http://127.0.0.1:0';
   }
 
   get metadataBaseUrl(): string {
@@ -97,25 +96,16 @@ export class MonitoringStandin {
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      void this.handle(req, res).catch((error: unknown) => sendError(res, 500, 'InternalServerError', String(error)));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.server = await LocalServer.start((req, res) => this.handle(req, res));
     return this;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.server?.stop();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
+    const body = await readBody(req);
     const path = new URL(req.url ?? '/', 'http://standin').pathname;
     if (this.identity.handleMetadata(req, res, path)) return;
     if (req.method === 'POST' && path === '/v1/x509') {
@@ -132,11 +122,12 @@ export class MonitoringStandin {
     }
     let principal: string;
     try {
-      const sig = parseAuthorization(req.headers.authorization);
-      if (!sig.keyId.startsWith('ST$')) throw new SignatureError('only instance-principal session tokens are accepted here');
-      const publicKeyPem = this.identity.sessionKey(sig.keyId.slice(3)).publicKeyPem;
-      verifySignature(req, sig, { publicKeyPem, required: requiredHeaders('POST', false), nowMs: Date.now(), body });
-      principal = 'session';
+      // Only instance principals post here: no API keys are known, so any other signer is refused.
+      principal = authenticateRequest(req, { sessionKey: (token) => this.identity.sessionKey(token).publicKeyPem }, {
+        required: requiredHeaders('POST', false),
+        nowMs: Date.now(),
+        body,
+      });
     } catch (error) {
       refuse(401, 'NotAuthenticated', error instanceof Error ? error.message : String(error));
       return;

@@ -1,16 +1,16 @@
 // The local OCI stand-in: one HTTP server on 127.0.0.1 serving Object Storage, instance metadata and the
 // federation endpoint, verifying every signature, with fault injection and a request log.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Buckets } from './buckets.js';
 import { makeInstanceIdentity, type ApiKey, type InstanceIdentity } from './credentials.js';
 import { Faults, type FaultAction } from './faults.js';
 import { IdentityService } from './identity.js';
+import { LocalServer, readBody } from './local-server.js';
 import { abortMultipartUpload, commitMultipartUpload, createMultipartUpload, listMultipartUploadParts, listMultipartUploads, uploadPart } from './multipart.js';
 import { deleteObject, getObject, headObject, listObjects, putObject, type RouteContext } from './objects.js';
 import { sendError, sendJson, ServiceError } from './replies.js';
-import { parseAuthorization, requiredHeaders, SignatureError, verifySignature } from './signing.js';
+import { authenticateRequest, requiredHeaders, SignatureError, type Principal } from './signing.js';
 
 export interface StandinOptions {
   namespace?: string;
@@ -49,8 +49,7 @@ export class OciStandin {
   /** Added to the real clock: tests move the stand-in's clock to provoke clock-skew rejections. */
   clockOffsetMs = 0;
   private readonly apiKeys = new Map<string, string>();
-  private server?: Server;
-  private port = 0;
+  private server?: LocalServer;
 
   constructor(private readonly options: StandinOptions = {}) {
     this.buckets = new Buckets(options.namespace ?? 'standinns');
@@ -71,7 +70,7 @@ export class OciStandin {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.server?.url ?? 'http://127.0.0.1:0';
   }
 
   /** IMDS base URL for InstancePrincipalsAuthenticationDetailsProviderBuilder.metadataBaseUrl. */
@@ -93,25 +92,16 @@ export class OciStandin {
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) sendError(res, 500, 'InternalServerError', String(error));
-        else res.destroy();
-      });
+    this.server = await LocalServer.start((req, res) => this.handle(req, res), (server) => {
+      // Large parts arrive in one request; the defaults would cut slow uploads off.
+      server.requestTimeout = 0;
+      server.keepAliveTimeout = 5_000;
     });
-    // Large parts arrive in one request; the defaults would cut slow uploads off.
-    this.server.requestTimeout = 0;
-    this.server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
     return this;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.server?.stop();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -218,25 +208,13 @@ export class OciStandin {
   }
 
   /** Verifies the request signature; returns which kind of principal signed it. */
-  private authenticate(req: IncomingMessage, body: Buffer, streamedBody: boolean): string {
-    const sig = parseAuthorization(req.headers.authorization);
-    let publicKeyPem: string | undefined;
-    let principal = 'api-key';
-    if (sig.keyId.startsWith('ST$')) {
-      if (!this.identity) throw new SignatureError('instance principals are not enabled');
-      publicKeyPem = this.identity.sessionKey(sig.keyId.slice(3)).publicKeyPem;
-      principal = 'session';
-    } else {
-      publicKeyPem = this.apiKeys.get(sig.keyId);
-      if (!publicKeyPem) throw new SignatureError(`unknown keyId ${sig.keyId}`);
-    }
-    verifySignature(req, sig, {
-      publicKeyPem,
+  private authenticate(req: IncomingMessage, body: Buffer, streamedBody: boolean): Principal {
+    const identity = this.identity;
+    return authenticateRequest(req, { apiKeys: this.apiKeys, ...(identity ? { sessionKey: (token: string) => identity.sessionKey(token).publicKeyPem } : {}) }, {
       required: requiredHeaders(req.method ?? 'GET', streamedBody),
       nowMs: this.now(),
       ...(streamedBody ? {} : { body }),
     });
-    return principal;
   }
 }
 
@@ -262,19 +240,6 @@ function describeFault(action: FaultAction): string {
   if ('status' in action) return `status ${action.status}`;
   if ('delayMs' in action) return `delay ${action.delayMs}ms`;
   return `drop after ${action.afterBodyBytes ?? 0} bytes`;
-}
-
-/** The whole body, or (with limit) at least `limit` bytes of it, whichever comes first. */
-async function readBody(req: IncomingMessage, limit = Infinity): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  if (limit <= 0) return Buffer.alloc(0);
-  for await (const chunk of req) {
-    chunks.push(chunk as Buffer);
-    length += (chunk as Buffer).length;
-    if (length >= limit) break;
-  }
-  return Buffer.concat(chunks, length);
 }
 
 /** Starts a stand-in on 127.0.0.1 with a random port. */

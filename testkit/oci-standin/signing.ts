@@ -87,3 +87,30 @@ export function verifySignature(req: IncomingMessage, sig: ParsedSignature, opti
   verifier.update(signingString(req, sig.headers));
   if (!verifier.verify(options.publicKeyPem, sig.signature, 'base64')) throw new SignatureError('signature does not verify');
 }
+
+/** Where a stand-in finds the public key for a keyId: API keys by `<tenancy>/<user>/<fingerprint>`, session tokens (`ST$<jwt>`) by the identity service. */
+export interface SignerKeys {
+  apiKeys?: ReadonlyMap<string, string>;
+  /** Public key of a session token's key pair; throws SignatureError when the token does not hold. */
+  sessionKey?: (token: string) => string;
+}
+
+export type Principal = 'api-key' | 'session';
+
+/** Verifies the request's signature with the signer's key; returns which kind of principal signed it. */
+export function authenticateRequest(req: IncomingMessage, keys: SignerKeys, options: Omit<VerifyOptions, 'publicKeyPem'>): Principal {
+  const sig = parseAuthorization(req.headers.authorization);
+  let publicKeyPem: string | undefined;
+  let principal: Principal;
+  if (sig.keyId.startsWith('ST$')) {
+    if (!keys.sessionKey) throw new SignatureError('instance principals are not enabled');
+    publicKeyPem = keys.sessionKey(sig.keyId.slice(3));
+    principal = 'session';
+  } else {
+    publicKeyPem = keys.apiKeys?.get(sig.keyId);
+    if (!publicKeyPem) throw new SignatureError(`unknown keyId ${sig.keyId}`);
+    principal = 'api-key';
+  }
+  verifySignature(req, sig, { ...options, publicKeyPem });
+  return principal;
+}

@@ -11,11 +11,12 @@
  * AVAILABLE; updating a VTAP that is not AVAILABLE is a 409 Conflict. A capture filter takes 1 to
  * 10 rules (else 400 InvalidParameter); an If-Match that is not the current etag is 412.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApiKey } from '../oci-standin/credentials.js';
-import { parseAuthorization, requiredHeaders, SignatureError, verifySignature } from '../oci-standin/signing.js';
+import { LocalServer, readBody } from '../oci-standin/local-server.js';
+import { sendJson as send } from '../oci-standin/replies.js';
+import { authenticateRequest, requiredHeaders, SignatureError } from '../oci-standin/signing.js';
 
 export interface StandinVtap {
   id: string;
@@ -76,14 +77,13 @@ export class VtapStandin {
   /** Each successive health read takes the next state from here first (e.g. CRITICAL, then OK). */
   readonly healthSequence = new Map<string, BackendSetHealthState[]>();
   readonly calls: LoggedCall[] = [];
-  private server?: Server;
+  private server?: LocalServer;
 
   constructor(private readonly options: VtapStandinOptions) {}
 
   get endpoint(): string {
-    const address = this.server?.address() as AddressInfo | null;
-    if (!address) throw new Error('stand-in not started');
-    return `http://127.0.0.1:${address.port}`;
+    if (!this.server) throw new Error('stand-in not started');
+    return this.server.url;
   }
 
   addVtap(vtap: Partial<StandinVtap> & Pick<StandinVtap, 'compartmentId' | 'sourceId' | 'targetId' | 'vxlanNetworkIdentifier'>): StandinVtap {
@@ -111,30 +111,25 @@ export class VtapStandin {
   }
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        try {
-          this.handle(req, res, Buffer.concat(chunks));
-        } catch (error) {
-          if (error instanceof SignatureError) return send(res, 401, { code: 'NotAuthenticated', message: error.message });
-          send(res, 500, { code: 'InternalError', message: String(error) });
-        }
-      });
+    this.server = await LocalServer.start(async (req, res) => {
+      const body = await readBody(req);
+      try {
+        this.handle(req, res, body);
+      } catch (error) {
+        if (!(error instanceof SignatureError)) throw error;
+        send(res, 401, { code: 'NotAuthenticated', message: error.message });
+      }
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.server?.close((error) => (error ? reject(error) : resolve())) ?? resolve());
+    await this.server?.stop();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
-    const signature = parseAuthorization(req.headers.authorization);
     const key = this.options.key;
-    if (signature.keyId !== `${key.tenancy}/${key.user}/${key.fingerprint}`) throw new SignatureError(`unknown keyId ${signature.keyId}`);
-    verifySignature(req, signature, { publicKeyPem: key.publicKeyPem, required: requiredHeaders(req.method!, false), nowMs: Date.now(), body });
+    const apiKeys = new Map([[`${key.tenancy}/${key.user}/${key.fingerprint}`, key.publicKeyPem]]);
+    authenticateRequest(req, { apiKeys }, { required: requiredHeaders(req.method!, false), nowMs: Date.now(), body });
 
     const url = new URL(req.url!, 'http://standin');
     const query = Object.fromEntries(url.searchParams);
@@ -231,8 +226,3 @@ function view(vtap: StandinVtap): Record<string, unknown> {
   return { ...rest, vcnId: 'ocid1.vcn.oc1..standin', timeCreated: '2026-01-01T00:00:00.000Z', encapsulationProtocol: 'VXLAN', maxPacketSize: 9000, trafficMode: 'DEFAULT' };
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'opc-request-id': randomUUID(), ...headers });
-  res.end(text);
-}
