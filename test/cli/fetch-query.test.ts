@@ -3,16 +3,15 @@
 // and gzip, and objects without an index), the output equals `tcpdump -r <merged full pcap> -w - EXPR`,
 // packet for packet.
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pcapGlobalHeader } from '../../agent/pcap/writer.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
 import { runCli } from '../../testkit/cli.js';
 import { archiveSource } from '../../testkit/real-archive.js';
+import { mergeByTime, writePcap } from '../../testkit/pcap-file.js';
 import { describeRecords, readPcap, tcpdumpFilter, type PcapRecord } from '../../testkit/pcap-records.js';
 import { HOST_A, ORACLE_EXPRESSIONS, writeQueryTraffic } from '../../testkit/query-traffic.js';
 
@@ -24,19 +23,6 @@ let merged: string;
 let all: PcapRecord[];
 const START = 1_790_002_800; // 2026-09-21T15:00:00Z: the archive spans 15:00 .. 17:55, three hour prefixes
 const iso = (sec: number) => new Date(sec * 1000).toISOString();
-
-function pcapOf(records: PcapRecord[]): Buffer {
-  const parts = [pcapGlobalHeader(1, 262144, true)];
-  for (const r of records) {
-    const head = Buffer.alloc(16);
-    head.writeUInt32LE(Number(r.ns / 1_000_000_000n), 0);
-    head.writeUInt32LE(Number(r.ns % 1_000_000_000n), 4);
-    head.writeUInt32LE(r.data.length, 8);
-    head.writeUInt32LE(r.origLen, 12);
-    parts.push(head, r.data);
-  }
-  return Buffer.concat(parts);
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vtap-fetch-query-'));
@@ -56,9 +42,9 @@ beforeAll(async () => {
   // sink-b: the rest of 103 (overlapping 40 packets: duplicates) and 102 again for an hour, without an index.
   await archiveSource(local, dir, s103!.slice(half), 3600, { source: 'vxlan-103', sink: 'sink-b' });
   await archiveSource(local, dir, s102!.slice(200, 440), 1200, { source: 'vxlan-102', sink: 'sink-b', frameSize: 1024 * 1024, index: 'drop' });
-  all = [...s101!, ...s102!, ...s103!].sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));
+  all = mergeByTime(s101!, s102!, s103!);
   merged = join(dir, 'merged.pcap');
-  await writeFile(merged, pcapOf(all));
+  await writePcap(merged, all);
 }, 300_000);
 
 async function fetchRecords(args: string[], name: string) {

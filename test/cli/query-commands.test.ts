@@ -11,6 +11,7 @@ import { LocalDirectoryStore } from '../../agent/store/local.js';
 import { runCli } from '../../testkit/cli.js';
 import { archiveSource } from '../../testkit/real-archive.js';
 import { makeApiKey, startStandin, type OciStandin } from '../../testkit/oci-standin/index.js';
+import { writePcap } from '../../testkit/pcap-file.js';
 import { readPcap, type PcapRecord } from '../../testkit/pcap-records.js';
 import { writeQueryTraffic } from '../../testkit/query-traffic.js';
 import { syntheticRecords, TARGET_HOST } from '../../testkit/synthetic-traffic.js';
@@ -44,17 +45,7 @@ beforeAll(async () => {
   const gapToNs = BigInt(GAP_TO) * 1_000_000_000n;
   s201 = a!.filter((r) => r.ns < gapFromNs || r.ns >= gapToNs);
   s201Path = join(dir, 's201-gap.pcap');
-  const { pcapGlobalHeader } = await import('../../agent/pcap/writer.js');
-  const parts = [pcapGlobalHeader(1, 262144, true)];
-  for (const r of s201) {
-    const head = Buffer.alloc(16);
-    head.writeUInt32LE(Number(r.ns / 1_000_000_000n), 0);
-    head.writeUInt32LE(Number(r.ns % 1_000_000_000n), 4);
-    head.writeUInt32LE(r.data.length, 8);
-    head.writeUInt32LE(r.origLen, 12);
-    parts.push(head, r.data);
-  }
-  await writeFile(s201Path, Buffer.concat(parts));
+  await writePcap(s201Path, s201);
   const local = new LocalDirectoryStore(store);
   await archiveSource(local, dir, s201, 300, { source: 'vxlan-201', sink: 'sink-a' });
   await archiveSource(local, dir, b!, 300, { source: 'vxlan-202', sink: 'sink-a', index: 'drop' });
