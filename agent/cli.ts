@@ -1,3 +1,8 @@
+/**
+ * agent/cli.ts and agent/commands/: the CLI. Each file in commands/ registers one command, parses
+ * and checks its flags (bad input: one line, exit 2) and calls into the layers below; no other
+ * folder imports commands/, and commands hold no packet, store or spool logic of their own.
+ */
 import { Command, CommanderError } from 'commander';
 import { AGENT_VERSION } from './version.js';
 import { EXIT_USAGE, UsageError } from './usage-error.js';

@@ -1,3 +1,10 @@
+/**
+ * agent/archive/: the pack stage: one capture file in, per-source compressed objects out (split by
+ * source, decapsulate, fix truncation, compress in frames, name, write the index beside each object,
+ * write the outbox entry). Works on local files only: imports pcap/, packet/, decap/, index/ and
+ * fs/; must not import store/, daemon/, retrieve/, query/ or commands/ (uploading is the daemon's
+ * job).
+ */
 import { createHash } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { fsyncDir, writeFileAtomic } from '../fs/durable.js';

@@ -1,4 +1,9 @@
 /**
+ * agent/daemon/: the sink agent (`run`): config, capture supervisor, spool, quota, packer and
+ * uploader loops, health, metrics and logs (this orchestrator ties them together). Imports archive/,
+ * index/, store/, fs/ and vtaps/; must not import retrieve/, query/ or commands/.
+ */
+/**
  * The sink agent: capture (tcpdump) -> spool (incoming -> ready -> processing -> outbox) -> pack
  * -> upload, with the quota watching the whole spool. Everything on disk is recovered at start
  * before new work; on stop, the last partial capture is packed and uploaded too (or left in the

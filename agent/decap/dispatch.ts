@@ -1,3 +1,9 @@
+/**
+ * agent/decap/: decapsulation, one module per encapsulation (vxlan, geneve, gre, erspan) behind this
+ * dispatcher, with the outer-header parser and the result type. Imports pcap/ and packet/; must not
+ * import archive/ or anything above it (the type-only DecapMode import from archive/types.ts is the
+ * one exception left, and moves into decap/ with the encapsulation registry, issue 10).
+ */
 import type { DecapMode } from '../archive/types.js';
 import { decapErspan } from './erspan.js';
 import { decapGeneve } from './geneve.js';

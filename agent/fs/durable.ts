@@ -1,3 +1,7 @@
+/**
+ * agent/fs/: durable file-system primitives (fsync'd atomic writes, directory fsync) and the
+ * directory-target check. Imports no other agent/ folder, so every layer may use it.
+ */
 import { open, rename, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 

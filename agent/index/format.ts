@@ -1,4 +1,10 @@
 /**
+ * agent/index/: the per-object archive index: its format (here, the contract), the collector and
+ * writer the packer feeds, frame summaries and the index upload request. Imports pcap/, store/ (the
+ * contract only) and types from archive/; must not import daemon/, retrieve/, query/ or commands/
+ * (readers live in query/).
+ */
+/**
  * The archive index, format version 1: the contract between the writer (the packer) and readers
  * (fetch, flows, coverage). One index per object, stored beside it as `<object name>.idx.zst`:
  * zstd-compressed JSON lines, one `index` line, then every `frame` line, then `flow` and `class`

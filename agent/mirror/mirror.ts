@@ -1,4 +1,9 @@
 /**
+ * agent/mirror/: `mirror` on a host without a VTAP (plan, filter expression, tc/ip calls, state
+ * file, length guard). Stands alone: imports no other agent/ folder; must not import the packet
+ * core, store/ or daemon/.
+ */
+/**
  * `mirror start|stop|status`: a host without a VTAP mirrors one of its interfaces, both
  * directions, into a kernel VXLAN (or GRETAP) device towards a collector (a sink), with tc u32 +
  * mirred. Every step is recorded first in the state file, so a failed start undoes exactly what it

@@ -1,3 +1,8 @@
+/**
+ * agent/pcap/: the pcap/pcapng file formats: reading records (this incremental parser, reader.ts),
+ * writing pcap and pcapng, buffer reuse, typed format errors. The bottom layer: it imports no other
+ * agent/ folder.
+ */
 import {
   GLOBAL_HEADER_LENGTH,
   MAX_RECORD_LENGTH,

@@ -1,3 +1,8 @@
+/**
+ * agent/query/: the filter language (this parser and its AST), the index reader and the matchers
+ * that test an index (index-matcher) or a packet (packet-matcher) against a filter. Imports only
+ * pcap/; must not import store/, retrieve/, archive/ or commands/.
+ */
 import { isIP } from 'node:net';
 import {
   IPPROTO_ICMP,

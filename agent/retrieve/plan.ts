@@ -1,3 +1,9 @@
+/**
+ * agent/retrieve/: what fetch, flows and coverage share: select objects by name and time window,
+ * plan frame reads from their indexes (here), read and merge them in time order, write the output.
+ * Imports store/, query/, pcap/ and archive/ (naming and decompression); must not import daemon/ or
+ * commands/.
+ */
 import { buffer } from 'node:stream/consumers';
 import type { FilterExpr } from '../query/filter-ast.js';
 import { classMayMatch, F, flowMayMatch, summaryMayMatch } from '../query/index-matcher.js';

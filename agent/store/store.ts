@@ -1,3 +1,8 @@
+/**
+ * agent/store/: the object-store contract (here), the local directory store, OCI Object Storage
+ * (oci/), store URL parsing and checksums. Imports only fs/; must not import daemon/ (the store
+ * never sees the spool), archive/, retrieve/ or commands/.
+ */
 import type { Readable } from 'node:stream';
 
 /**

@@ -1,4 +1,10 @@
 /**
+ * agent/vtaps/: `vtaps` and `filter`: VTAPs and their capture filter through the OCI SDK (this
+ * interface), the capture-rule translation, the agent-side services and the expiry sweep. Imports no
+ * other agent/ folder except daemon/filter-endpoint.ts, which agent-services.ts loads lazily for the
+ * agent's filter endpoint; must not import commands/ or the packet core.
+ */
+/**
  * The OCI calls `vtap-archiver vtaps` makes, behind one small interface so the operations can be
  * read (and tested against a local stand-in) without the SDK's request types in the way. The real
  * implementation uses the official oci-core and oci-networkloadbalancer clients with config-file
