@@ -8,9 +8,9 @@ import type { Codec } from './types.js';
 
 /**
  * Default levels, measured on the bench's mirrored HTTP capture (half compressible, half random
- * payload; see DESIGN.md): zstd -1 gives a smaller output than gzip -6 at about 5-10x its speed
- * (zstd -3 is 2x slower for 2% less); gzip -1 is about 2x gzip -6 for 3% more output.
- * The gzip path also stores random-looking segments instead of deflating them (segmented-gzip.ts).
+ * payload; DESIGN.md "Why these choices"): zstd -1 gives 1% less output than gzip -6 at about 5x its speed
+ * end to end (zstd -3 takes 1.4x the time for 1.4% less); gzip -1 with random-looking segments
+ * stored, not deflated (segmented-gzip.ts), is about 3.5x gzip -6 for 4% more output.
  */
 export const DEFAULT_LEVEL: Record<Codec, number> = { gzip: 1, zstd: 1 };
 
