@@ -107,6 +107,32 @@ async function noMirrorLeft(host: Netns, stateDir: string): Promise<void> {
 
 interface Status { mirrors: { intact: boolean; ingress: { packets: number }; egress: { packets: number }; dropped: number; state: { maxFrame: number; limited: boolean } }[] }
 
+/** A fresh lab (cleaned up after each test) with a work folder and the mirror's state folder in it. */
+async function freshLab(name: string): Promise<{ lab: Lab; dir: string; stateDir: string; host: Netns }> {
+  lab = new Lab();
+  const dir = await mkdtemp(join(root, `${name}-`));
+  return { lab, dir, stateDir: join(dir, 'state'), host: await lab.addNamespace('h') };
+}
+
+/** Host h0 <-> web server v0 (10.40.0.0/24), and a separate path u0 <-> s0 (10.41.0.0/24, MTU 9000) to the collector. */
+async function collectorApart(name: string): Promise<{ dir: string; stateDir: string; host: Netns; sink: Netns }> {
+  const { lab, dir, stateDir, host } = await freshLab(name);
+  const server = await lab.addNamespace('v');
+  const sink = await lab.addNamespace('k');
+  await link({ ns: host, name: 'h0', address: '10.40.0.1/24' }, { ns: server, name: 'v0', address: '10.40.0.2/24' });
+  await link({ ns: host, name: 'u0', address: '10.41.0.1/24', mtu: 9000 }, { ns: sink, name: 's0', address: '10.41.0.2/24', mtu: 9000 });
+  await startHttp(server, await payloads(dir), '10.40.0.2');
+  return { dir, stateDir, host, sink };
+}
+
+/** Host h0 <-> o0 on `subnet`.0/24 (.1 and .2): enough for mirror start/stop without traffic. */
+async function hostWithPeer(name: string, subnet: string): Promise<{ stateDir: string; host: Netns }> {
+  const { lab, stateDir, host } = await freshLab(name);
+  const other = await lab.addNamespace('o');
+  await link({ ns: host, name: 'h0', address: `${subnet}.1/24`, mtu: 1500 }, { ns: other, name: 'o0', address: `${subnet}.2/24`, mtu: 1500 });
+  return { stateDir, host };
+}
+
 describe('vtap-archiver mirror into the real agent (network namespaces)', () => {
   beforeAll(async () => {
     requireRoot('the mirror tests');
@@ -122,15 +148,7 @@ describe('vtap-archiver mirror into the real agent (network namespaces)', () => 
   });
 
   it('collector apart: the archive equals the mirrored interface, both directions, byte for byte; offloads off while mirroring; stop leaves nothing', async () => {
-    lab = new Lab();
-    const dir = await mkdtemp(join(root, 'apart-'));
-    const stateDir = join(dir, 'state');
-    const host = await lab.addNamespace('h');
-    const server = await lab.addNamespace('v');
-    const sink = await lab.addNamespace('k');
-    await link({ ns: host, name: 'h0', address: '10.40.0.1/24' }, { ns: server, name: 'v0', address: '10.40.0.2/24' });
-    await link({ ns: host, name: 'u0', address: '10.41.0.1/24', mtu: 9000 }, { ns: sink, name: 's0', address: '10.41.0.2/24', mtu: 9000 });
-    await startHttp(server, await payloads(dir), '10.40.0.2');
+    const { dir, stateDir, host, sink } = await collectorApart('apart');
     // GSO back on: mirror start must turn it off (else the mirror sees 64 KB super-packets) and stop must restore it.
     await host.exec('ethtool', ['-K', 'h0', 'gso', 'on']);
 
@@ -163,10 +181,7 @@ describe('vtap-archiver mirror into the real agent (network namespaces)', () => 
   });
 
   it('collector through the mirrored interface: no loop, the tunnel never archived; frames too big for the path MTU are not mirrored, as stated', async () => {
-    lab = new Lab();
-    const dir = await mkdtemp(join(root, 'through-'));
-    const stateDir = join(dir, 'state');
-    const host = await lab.addNamespace('h');
+    const { lab, dir, stateDir, host } = await freshLab('through');
     const router = await lab.addNamespace('r');
     const sink = await lab.addNamespace('k');
     await link({ ns: host, name: 'h0', address: '10.50.0.1/24' }, { ns: router, name: 'r0', address: '10.50.0.2/24' });
@@ -205,11 +220,7 @@ describe('vtap-archiver mirror into the real agent (network namespaces)', () => 
   });
 
   it('refuses what it cannot do with one line and exit 2, and leaves nothing behind', async () => {
-    lab = new Lab();
-    const stateDir = join(root, 'refuse-state');
-    const host = await lab.addNamespace('h');
-    const other = await lab.addNamespace('o');
-    await link({ ns: host, name: 'h0', address: '10.60.0.1/24', mtu: 1500 }, { ns: other, name: 'o0', address: '10.60.0.2/24', mtu: 1500 });
+    const { stateDir, host } = await hostWithPeer('refuse', '10.60.0');
     const base = ['mirror', 'start', '--interface', 'h0', '--to', '10.60.0.2', '--vni', '5', '--state-dir', stateDir];
     const cases: [string[], RegExp][] = [
       [['--filter', 'not host 10.0.0.1'], /--filter "not host 10\.0\.0\.1": "not": no negation or parentheses \(tc u32 can express/],
@@ -231,12 +242,9 @@ describe('vtap-archiver mirror into the real agent (network namespaces)', () => 
     else expect((await cli(host, ['mirror', 'stop', '--state-dir', stateDir])).code).toBe(0);
     await noMirrorLeft(host, stateDir);
   });
+
   it('service mode (--foreground, settings from the environment): rebuilds a mirror that lost its rules, cleans up after a crash, removes it on SIGTERM', async () => {
-    lab = new Lab();
-    const stateDir = join(root, 'service-state');
-    const host = await lab.addNamespace('h');
-    const other = await lab.addNamespace('o');
-    await link({ ns: host, name: 'h0', address: '10.70.0.1/24' }, { ns: other, name: 'o0', address: '10.70.0.2/24' });
+    const { stateDir, host } = await hostWithPeer('service', '10.70.0');
     const env = { ...process.env, VTAP_MIRROR_INTERFACE: 'h0', VTAP_MIRROR_TO: '10.70.0.2', VTAP_MIRROR_VNI: '9', VTAP_MIRROR_STATE_DIR: stateDir };
     const service = () => {
       const child = spawn('ip', ['netns', 'exec', host.name, process.execPath, BIN, 'mirror', 'start', '--foreground', '--check-seconds', '0.3'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -272,16 +280,9 @@ describe('vtap-archiver mirror into the real agent (network namespaces)', () => 
     expect(await second.exited).toBe(0);
     await noMirrorLeft(host, stateDir);
   });
+
   it('--filter: what reaches the collector is exactly what tcpdump selects with the same expression on the interface', async () => {
-    lab = new Lab();
-    const dir = await mkdtemp(join(root, 'filter-'));
-    const stateDir = join(dir, 'state');
-    const host = await lab.addNamespace('h');
-    const server = await lab.addNamespace('v');
-    const sink = await lab.addNamespace('k');
-    await link({ ns: host, name: 'h0', address: '10.40.0.1/24' }, { ns: server, name: 'v0', address: '10.40.0.2/24' });
-    await link({ ns: host, name: 'u0', address: '10.41.0.1/24', mtu: 9000 }, { ns: sink, name: 's0', address: '10.41.0.2/24', mtu: 9000 });
-    await startHttp(server, await payloads(dir), '10.40.0.2');
+    const { dir, stateDir, host, sink } = await collectorApart('filter');
     const expression = 'dst host 10.40.0.2 and tcp port 8080 or udp dst port 5001';
     const started = await cli(host, ['mirror', 'start', '--interface', 'h0', '--to', '10.41.0.2', '--vni', String(VNI), '--filter', expression, '--state-dir', stateDir]);
     expect(started.code, started.stderr).toBe(0);
