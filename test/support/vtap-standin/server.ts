@@ -6,7 +6,8 @@
  *                     GET /captureFilters/{id} (etag), PUT /captureFilters/{id}
  *                     {vtapCaptureFilterRules, freeformTags} with If-Match
  *   NLB  (20200501):  GET /networkLoadBalancers/{id}/backendSets/{name}/health
- * Requests must carry a valid API-key signature (verified with the project's OCI stand-in code).
+ * Requests must carry a valid API-key signature (verified with the project's OCI stand-in code), or,
+ * given `sessions` (an OCI stand-in's identity service), an instance-principal session token's.
  * Behaviour modelled on the service: an update leaves the VTAP UPDATING for a few reads before it is
  * AVAILABLE; updating a VTAP that is not AVAILABLE is a 409 Conflict. A capture filter takes 1 to
  * 10 rules (else 400 InvalidParameter); an If-Match that is not the current etag is 412.
@@ -15,6 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { ApiKey } from '../oci-standin/credentials.js';
+import type { IdentityService } from '../oci-standin/identity.js';
 import { parseAuthorization, requiredHeaders, SignatureError, verifySignature } from '../oci-standin/signing.js';
 
 export interface StandinVtap {
@@ -58,6 +60,8 @@ export interface LoggedCall {
   path: string;
   query: Record<string, string>;
   body?: unknown;
+  /** Who signed: an API key, or an instance principal's session token. */
+  principal: 'api-key' | 'session';
 }
 
 export interface VtapStandinOptions {
@@ -66,6 +70,8 @@ export interface VtapStandinOptions {
   pageSize?: number;
   /** GETs a VTAP stays UPDATING after an update. */
   updateReads?: number;
+  /** Accepts `ST$<token>` signatures (instance principals) with the keys these sessions hold. */
+  sessions?: Pick<IdentityService, 'sessionKey'>;
 }
 
 export class VtapStandin {
@@ -133,13 +139,18 @@ export class VtapStandin {
   private handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     const signature = parseAuthorization(req.headers.authorization);
     const key = this.options.key;
-    if (signature.keyId !== `${key.tenancy}/${key.user}/${key.fingerprint}`) throw new SignatureError(`unknown keyId ${signature.keyId}`);
-    verifySignature(req, signature, { publicKeyPem: key.publicKeyPem, required: requiredHeaders(req.method!, false), nowMs: Date.now(), body });
+    const principal = signature.keyId.startsWith('ST$') ? 'session' : 'api-key';
+    let publicKeyPem = key.publicKeyPem;
+    if (principal === 'session') {
+      if (!this.options.sessions) throw new SignatureError('instance principals are not enabled');
+      publicKeyPem = this.options.sessions.sessionKey(signature.keyId.slice(3)).publicKeyPem;
+    } else if (signature.keyId !== `${key.tenancy}/${key.user}/${key.fingerprint}`) throw new SignatureError(`unknown keyId ${signature.keyId}`);
+    verifySignature(req, signature, { publicKeyPem, required: requiredHeaders(req.method!, false), nowMs: Date.now(), body });
 
     const url = new URL(req.url!, 'http://standin');
     const query = Object.fromEntries(url.searchParams);
     const parsed = body.length > 0 ? (JSON.parse(body.toString('utf8')) as unknown) : undefined;
-    this.calls.push({ method: req.method!, path: url.pathname, query, ...(parsed === undefined ? {} : { body: parsed }) });
+    this.calls.push({ method: req.method!, path: url.pathname, query, principal, ...(parsed === undefined ? {} : { body: parsed }) });
 
     let match: RegExpExecArray | null;
     if (req.method === 'GET' && url.pathname === '/20160918/vtaps') return this.list(res, query);
