@@ -32,6 +32,11 @@ export interface AgentConfigInputs {
   readonly spoolQuotaMegabytes: number;
   /** OCI Monitoring publishing (agent/daemon/monitoring.ts); `enabled` may be a Terraform boolean. */
   readonly monitoring: { readonly enabled: unknown; readonly compartmentId: string; readonly namespace: string; readonly region: string };
+  /**
+   * The capture filter's expiry sweep (agent/vtaps/filter-config.ts): the filter by its OCID (the
+   * sinks' policy grants that, not VTAP reads); `expirySweep` may be a Terraform boolean.
+   */
+  readonly captureFilter: { readonly expirySweep: unknown; readonly filterId: string; readonly region: string };
 }
 
 /**
@@ -50,5 +55,11 @@ export function agentConfig(inputs: AgentConfigInputs): Record<string, unknown> 
     http: { port: AGENT_HTTP_PORT },
     spool: { dir: AGENT_SPOOL_DIR, quotaMegabytes: inputs.spoolQuotaMegabytes, policy: 'evict-oldest' },
     monitoring: { ...inputs.monitoring },
+    captureFilter: {
+      auth: 'instance-principal',
+      filterId: inputs.captureFilter.filterId,
+      region: inputs.captureFilter.region,
+      expirySweep: { enabled: inputs.captureFilter.expirySweep },
+    },
   };
 }

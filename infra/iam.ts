@@ -37,6 +37,19 @@ export const TAG_PROPAGATION = '90s';
 export const POLICY_PROPAGATION = '60s';
 
 /**
+ * What the sinks' expiry sweep needs (agent/vtaps/expiry.ts, given the filter's OCID, so no VTAP
+ * reads): GetCaptureFilter and UpdateCaptureFilter. OCI's policy reference for Core Services
+ * (https://docs.oracle.com/en-us/iaas/Content/Identity/Reference/corepolicyreference.htm, resource
+ * type capture-filters): `read` = CAPTURE_FILTER_READ (GetCaptureFilter); `use` = READ +
+ * CAPTURE_FILTER_UPDATE, CAPTURE_FILTER_ATTACH, CAPTURE_FILTER_DETACH (UpdateCaptureFilter). So `use`,
+ * narrowed to the two permissions. The reference names no target variable for one capture filter,
+ * so the grant covers the capture filters of the stack's compartment.
+ */
+export function captureFilterExpiryStatement(group: string, compartment: string): string {
+  return `Allow dynamic-group ${group} to use capture-filters in compartment id ${compartment} where any {request.permission = 'CAPTURE_FILTER_READ', request.permission = 'CAPTURE_FILTER_UPDATE'}`;
+}
+
+/**
  * Least-privilege identity for the sinks, created in the home region (identity writes go there).
  * - A defined tag `<prefix>.role = sink` set only by the sink instance configuration, and a dynamic
  *   group matching exactly that tag in this compartment: demo sources and the jump host are not in it.
@@ -47,6 +60,9 @@ export const POLICY_PROPAGATION = '60s';
  *   uploads; the bucket's lifecycle rule aborts stale multipart uploads instead. For hard
  *   immutability (a multipart commit could still replace an object), set a retention rule.
  * - With `agent_metrics`, the sinks may post metrics, in the agent's own namespace only.
+ * - With `capture_filter_expiry`, the sinks may read and update capture filters in this compartment
+ *   (the expiry sweep: GetCaptureFilter, UpdateCaptureFilter on the filter the stack names), and
+ *   nothing else of them: no list, attach, detach, create or delete, no VTAPs.
  * - Object Storage itself may manage this bucket's objects, which lifecycle rules require.
  * - A customer key gets its own policy, attached where the key lives (a statement may only name
  *   the policy's compartment or one below it), and the bucket waits for it.
@@ -122,12 +138,13 @@ export class Iam extends Construct {
       `Allow service objectstorage-${region} to manage object-family in compartment id ${compartment} where target.bucket.name = '${bucket}'`,
     ];
     const metricsStatement = `Allow dynamic-group ${group} to use metrics in compartment id ${compartment} where target.metrics.namespace = '${AGENT_METRICS_NAMESPACE}'`;
+    const expiryStatement = captureFilterExpiryStatement(group, compartment);
     this.policy = new IdentityPolicy(this, 'policy', {
       provider: home,
       compartmentId,
       name: `${namePrefix}-sinks`,
-      description: 'vtap-archiver: sinks write captures to one bucket (and post their metrics); Object Storage runs its lifecycle rules',
-      statements: Token.asList(`\${concat(${JSON.stringify(statements)}, ${vars.ref('agent_metrics')} ? [${JSON.stringify(metricsStatement)}] : [])}`),
+      description: 'vtap-archiver: sinks write captures to one bucket (post their metrics, remove expired capture rules); Object Storage runs its lifecycle rules',
+      statements: Token.asList(`\${concat(${JSON.stringify(statements)}, ${vars.ref('agent_metrics')} ? [${JSON.stringify(metricsStatement)}] : [], ${vars.ref('capture_filter_expiry')} ? [${JSON.stringify(expiryStatement)}] : [])}`),
     });
 
     // The key grant sits where the key lives: its compartment, or the tenancy when not given.

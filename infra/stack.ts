@@ -1,4 +1,4 @@
-import { Fn, TerraformStack, Token } from 'cdktf';
+import { Fn, TerraformLocal, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { DataOciIdentityAvailabilityDomains } from './.gen/oci/data-oci-identity-availability-domains/index.js';
 import { OciProvider } from './.gen/oci/provider/index.js';
@@ -77,6 +77,23 @@ export class VtapArchiverStack extends TerraformStack {
       vars, compartmentId, namePrefix, subnetId: network.sinksSubnet.id, nsgId: security.nlb.id,
     });
 
+    const jump = new JumpHost(this, 'jump', {
+      vars, compartmentId, namePrefix, availabilityDomain,
+      subnetId: network.publicSubnet.id, nsgId: security.jump.id, cloudInit, kitUrl: storage.kitUrl,
+    });
+    const sources = new DemoSources(this, 'demo', {
+      vars, compartmentId, namePrefix, availabilityDomain,
+      subnetId: network.sourcesSubnet.id, nsgId: security.sources.id, cloudInit, kitUrl: storage.kitUrl,
+      fileServerIp: jump.privateIp,
+    });
+    const mirroring = new Mirroring(this, 'mirroring', {
+      vars, compartmentId, namePrefix, vcnId: network.vcn.id, nlbId: nlb.nlb.id, demoVnicIds: sources.vnicIds,
+    });
+    // The sinks' expiry sweep is given the filter by its OCID (the one filter the chosen preset
+    // creates); a local, because a raw expression inside jsonencode() would be escaped as text.
+    const captureFilterId = new TerraformLocal(this, 'capture-filter-id', `\${one(concat(${mirroring.filters.map((f) => `${address(f)}[*].id`).join(', ')}))}`);
+    captureFilterId.overrideLogicalId('capture_filter_id');
+
     const config = agentConfig({
       namespace: storage.namespace,
       bucket: storage.bucket.name,
@@ -87,6 +104,7 @@ export class VtapArchiverStack extends TerraformStack {
       vxlanPorts: vars.numberList('encapsulation_ports'),
       spoolQuotaMegabytes: vars.number('spool_quota_megabytes'),
       monitoring: { enabled: vars.bool('agent_metrics'), compartmentId, namespace: AGENT_METRICS_NAMESPACE, region },
+      captureFilter: { expirySweep: vars.bool('capture_filter_expiry'), filterId: captureFilterId.asString, region },
     });
     const sinks = new Sinks(this, 'sinks', {
       vars, compartmentId, namePrefix, availabilityDomain, availabilityDomainNames,
@@ -107,19 +125,6 @@ export class VtapArchiverStack extends TerraformStack {
       backendSetName: nlb.backendSet.name,
       port: nlb.port,
       dependsOn: [iam.tagWait, iam.policyWait, nlb.listener],
-    });
-
-    const jump = new JumpHost(this, 'jump', {
-      vars, compartmentId, namePrefix, availabilityDomain,
-      subnetId: network.publicSubnet.id, nsgId: security.jump.id, cloudInit, kitUrl: storage.kitUrl,
-    });
-    const sources = new DemoSources(this, 'demo', {
-      vars, compartmentId, namePrefix, availabilityDomain,
-      subnetId: network.sourcesSubnet.id, nsgId: security.sources.id, cloudInit, kitUrl: storage.kitUrl,
-      fileServerIp: jump.privateIp,
-    });
-    const mirroring = new Mirroring(this, 'mirroring', {
-      vars, compartmentId, namePrefix, vcnId: network.vcn.id, nlbId: nlb.nlb.id, demoVnicIds: sources.vnicIds,
     });
 
     new Alarms(this, 'alarms', { vars, compartmentId, namePrefix, nlbId: nlb.nlb.id, sinkPoolId: sinks.poolId });

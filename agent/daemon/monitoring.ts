@@ -214,7 +214,7 @@ export async function createMonitoringClient(options: MonitoringClientOptions = 
   const [{ MonitoringClient }, { default: common }, { buildAuthProvider, regionFromMetadata }] = await Promise.all([
     import('oci-monitoring'),
     import('oci-common'),
-    import('../store/oci/auth.js'),
+    import('../oci/auth.js'),
   ]);
   const provider = await buildAuthProvider({
     kind: 'instance-principal',

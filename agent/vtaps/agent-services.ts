@@ -22,12 +22,8 @@ export async function startCaptureFilterServices(config: CaptureFilterConfig, lo
     ...(config.profile ? { profile: config.profile } : {}),
     ...(config.region ? { region: config.region } : {}),
     ...(config.apiEndpoint ? { endpoint: config.apiEndpoint } : {}),
-  }).catch((error: NodeJS.ErrnoException) => {
-    // The sink's agent bundle leaves the large OCI core SDK out (infra/package/kit.ts).
-    if (error.code === 'ERR_MODULE_NOT_FOUND') {
-      throw new Error(`captureFilter services need the oci-core and oci-networkloadbalancer packages, which this agent build leaves out (${error.message.split('\n')[0]}); install them beside it or run \`vtap-archiver filter\` from a full checkout`);
-    }
-    throw error;
+    ...(config.metadataBaseUrl ? { metadataBaseUrl: config.metadataBaseUrl } : {}),
+    ...(config.federationEndpoint ? { federationEndpoint: config.federationEndpoint } : {}),
   });
   const log = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown> = {}) => logger[level](fields, msg);
   const where = { compartmentId: config.compartment ?? '', deployment: config.deployment, ...(config.filterId ? { filterId: config.filterId } : {}) };

@@ -1,16 +1,18 @@
 /**
  * agent/vtaps/: `vtaps` and `filter`: VTAPs and their capture filter through the OCI SDK (this
  * interface), the capture-rule translation, the agent-side services and the expiry sweep. Imports no
- * other agent/ folder except daemon/filter-endpoint.ts, which agent-services.ts loads lazily for the
- * agent's filter endpoint; must not import commands/ or the packet core.
+ * other agent/ folder except oci/ (authentication shared with the store) and
+ * daemon/filter-endpoint.ts, which agent-services.ts loads lazily for the agent's filter endpoint; must not import commands/ or the packet core.
  */
 /**
- * The OCI calls `vtap-archiver vtaps` makes, behind one small interface so the operations can be
- * read (and tested against a local stand-in) without the SDK's request types in the way. The real
- * implementation uses the official oci-core and oci-networkloadbalancer clients with config-file
- * (API key) auth, as the OCI CLI does.
+ * The OCI calls `vtap-archiver vtaps` and `filter` make, behind one small interface so the
+ * operations can be read (and tested against a local stand-in) without the SDK's request types in
+ * the way. The real implementation uses the official oci-core and oci-networkloadbalancer clients,
+ * authenticated as the store is (agent/oci/auth.ts): config-file (API key) on a laptop, as the OCI
+ * CLI does, or instance principals on a sink.
  */
 import common from 'oci-common';
+import { buildAuthProvider, regionFromMetadata } from '../oci/auth.js';
 import type { OciRule } from './capture-rules.js';
 
 export type VtapState = 'PROVISIONING' | 'AVAILABLE' | 'TERMINATING' | 'TERMINATED' | 'UPDATING' | string;
@@ -64,6 +66,9 @@ export interface SdkApiOptions {
   endpoint?: string;
   /** config-file (default, a laptop) or instance-principal (the agent on a sink VM). */
   auth?: 'config-file' | 'instance-principal';
+  /** Instance-principal overrides (tests against the stand-in), as in the store URL. */
+  metadataBaseUrl?: string;
+  federationEndpoint?: string;
 }
 
 interface SdkVtap {
@@ -113,17 +118,24 @@ function toInfo(vtap: SdkVtap): VtapInfo {
   };
 }
 
-/** Builds the SDK-backed API. The SDK modules load lazily: the agent bundle on a sink leaves them out. */
+/** Builds the SDK-backed API. The SDK clients load lazily: only the commands and services that call OCI pay for them. */
 export async function createSdkApi(options: SdkApiOptions): Promise<VtapApi> {
   const [core, nlb] = await Promise.all([import('oci-core'), import('oci-networkloadbalancer')]);
-  const auth = options.auth === 'instance-principal'
-    ? await new common.InstancePrincipalsAuthenticationDetailsProviderBuilder().build()
-    : new common.ConfigFileAuthenticationDetailsProvider(options.configFile, options.profile ?? 'DEFAULT');
+  const instancePrincipal = options.auth === 'instance-principal';
+  const auth = await buildAuthProvider(instancePrincipal
+    ? {
+        kind: 'instance-principal',
+        ...(options.metadataBaseUrl ? { metadataBaseUrl: options.metadataBaseUrl } : {}),
+        ...(options.federationEndpoint ? { federationEndpoint: options.federationEndpoint } : {}),
+      }
+    : { kind: 'config-file', ...(options.configFile ? { configFile: options.configFile } : {}), profile: options.profile ?? 'DEFAULT' });
   // A breaker that opens after a few failures would hide the real error behind "circuit open".
   const clientConfiguration = { circuitBreaker: new common.CircuitBreaker({ disableClientCircuitBreaker: true }) };
   const network = new core.VirtualNetworkClient({ authenticationDetailsProvider: auth }, clientConfiguration as never);
   const balancers = new nlb.NetworkLoadBalancerClient({ authenticationDetailsProvider: auth }, clientConfiguration as never);
-  const region = options.region ?? auth.getRegion?.()?.regionId;
+  // With a federation endpoint given, the provider cannot name the region: the instance metadata does (a short code).
+  const region = options.region ?? auth.getRegion?.()?.regionId
+    ?? (instancePrincipal ? common.Region.getRegionIdFromShortCode(await regionFromMetadata(options.metadataBaseUrl)) : undefined);
   if (region) {
     network.regionId = region;
     balancers.regionId = region;

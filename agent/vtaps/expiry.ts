@@ -1,8 +1,9 @@
 /**
  * The agent-side half of `filter add --for`: a sink periodically sweeps its deployment's capture
  * filter and removes rules whose recorded time is up, so a triggered capture ends on time even if
- * nobody runs `vtap-archiver filter` again. Off by default (`filterExpiry.enabled` in the agent's
- * config); the sink needs IAM rights to read VTAPs and update capture filters (instance principal).
+ * nobody runs `vtap-archiver filter` again. Off by default (`captureFilter.expirySweep.enabled` in the
+ * agent's config; the stack's `capture_filter_expiry` turns it on and grants the sinks, as instance
+ * principals, get/update of that one filter).
  */
 import type { VtapApi } from './api.js';
 import { changeFilter, findCaptureFilter } from './capture-filter.js';

@@ -24,6 +24,9 @@ export const captureFilterConfigSchema = z.strictObject({
   profile: z.string().min(1).optional(),
   /** Service endpoint override (tests against the stand-in). */
   apiEndpoint: z.string().url().optional(),
+  /** Instance-principal overrides (tests against the stand-in): instance metadata base and federation endpoint. */
+  metadataBaseUrl: z.string().url().optional(),
+  federationEndpoint: z.string().url().optional(),
   expirySweep: z.strictObject({
     enabled: z.boolean().default(false),
     intervalSeconds: z.number().positive().default(60),

@@ -230,6 +230,7 @@ describe('agent config', () => {
       namespace: 'ns', bucket: 'captures', region: 'eu-frankfurt-1', prefix: 'captures/', decap: 'vxlan',
       compress: 'zstd', vxlanPorts: [4789], spoolQuotaMegabytes: 40000,
       monitoring: { enabled: true, compartmentId: 'ocid1.compartment.oc1..c', namespace: AGENT_METRICS_NAMESPACE, region: 'eu-frankfurt-1' },
+      captureFilter: { expirySweep: false, filterId: 'ocid1.capturefilter.oc1..f', region: 'eu-frankfurt-1' },
     });
     const parsed = configSchema.parse(rendered);
     expect(parsed.store).toBe('oci://ns/captures?region=eu-frankfurt-1&auth=instance-principal');
@@ -369,7 +370,7 @@ describe('IAM', () => {
 
   it('lets sinks create and inspect objects in this bucket only; overwrite only for multipart calls; no read or delete', () => {
     const statements = byPath(synth.config, 'oci_identity_policy').get('iam_policy').statements as string;
-    const sinkStatements = [...statements.matchAll(/"(Allow dynamic-group [^"]*)"/g)].map((m) => m[1]!).filter((st) => !st.includes(' to use metrics '));
+    const sinkStatements = [...statements.matchAll(/"(Allow dynamic-group [^"]*)"/g)].map((m) => m[1]!).filter((st) => !st.includes(' to use metrics ') && !st.includes(' to use capture-filters '));
     expect(sinkStatements).toHaveLength(2);
     for (const statement of sinkStatements) {
       // By the variable: the policy must not wait for the bucket, which (with a key) waits for IAM.

@@ -113,10 +113,10 @@ describe.runIf(available)('terraform validate and plan of the stack zip against 
       return [r.address, { type: r.type, after: r.change.after, unknown: r.change.after_unknown }];
     }));
   }
-  const ofType = (planned: Map<string, { type: string; after: any }>, type: string) =>
+  const ofType = (planned: Map<string, { type: string; after: any; unknown: any }>, type: string) =>
     [...planned].filter(([, r]) => r.type === type).map(([address, r]) => ({ address, ...r }));
 
-  it('plans the default deployment: stopped VTAPs with per-source VNIs, one filter, a valid agent config', () => {
+  it('plans the default deployment: stopped VTAPs with per-source VNIs, one filter, the agent config once that filter exists', () => {
     const planned = plan({ mirrored_vnic_ids: ['ocid1.vnic.oc1..existing'] });
     const vtaps = ofType(planned, 'oci_core_vtap');
     expect(vtaps.map((v) => [v.address.replace(/^.*\[/, '['), v.after.vxlan_network_identifier, v.after.is_vtap_enabled])).toEqual([
@@ -127,11 +127,15 @@ describe.runIf(available)('terraform validate and plan of the stack zip against 
     expect(ofType(planned, 'oci_autoscaling_auto_scaling_configuration')).toEqual([]);
     expect(ofType(planned, 'oci_core_instance')).toHaveLength(2); // jump host + one demo source
 
-    const launch = ofType(planned, 'oci_core_instance_configuration')[0]!.after.instance_details[0].launch_details[0];
+    const configuration = ofType(planned, 'oci_core_instance_configuration')[0]!;
+    const launch = configuration.after.instance_details[0].launch_details[0];
     expect(launch.defined_tags).toEqual({ 'vtap-archiver.role': 'sink' });
     expect(launch.shape_config).toEqual([expect.objectContaining({ ocpus: 2, memory_in_gbs: 16 })]);
-    const agent = configSchema.parse(JSON.parse(launch.metadata.vtap_archiver_config));
-    expect(agent.store).toMatch(/^oci:\/\/[^/]+\/vtap-archiver-captures\?region=eu-frankfurt-1&auth=instance-principal$/);
+    // The agent config names the capture filter by its OCID (captureFilter.filterId), so it is
+    // known once the filter exists, not at plan: test/infra/stack.test.ts and
+    // mirror-and-filter-infra.test.ts check what it renders to and that the agent's schema takes it.
+    expect(launch.metadata.vtap_archiver_config).toBeUndefined();
+    expect(configuration.unknown.instance_details[0].launch_details[0].metadata.vtap_archiver_config).toBe(true);
     expect(launch.metadata.vtap_archiver_encapsulation_ports).toBe('4789');
 
     const policies = ofType(planned, 'oci_identity_policy');
@@ -140,7 +144,6 @@ describe.runIf(available)('terraform validate and plan of the stack zip against 
     expect(policy.statements).toHaveLength(4);
     expect(policy.statements[0]).toBe("Allow dynamic-group vtap-archiver-sinks to manage objects in compartment id ocid1.compartment.oc1..c where all {target.bucket.name = 'vtap-archiver-captures', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_INSPECT'}}");
     expect(policy.statements[3]).toBe("Allow dynamic-group vtap-archiver-sinks to use metrics in compartment id ocid1.compartment.oc1..c where target.metrics.namespace = 'vtap_archiver'");
-    expect(agent.monitoring).toEqual({ enabled: true, compartmentId: 'ocid1.compartment.oc1..c', namespace: 'vtap_archiver', region: 'eu-frankfurt-1', intervalSeconds: 60 });
 
     // Waits: tags and the sinks' policy, not the (absent) key grant.
     expect(ofType(planned, 'time_sleep').map((t) => [t.address.replace(/_[0-9A-F]{8}$/, ''), t.after.create_duration]).sort()).toEqual([
@@ -158,9 +161,9 @@ describe.runIf(available)('terraform validate and plan of the stack zip against 
     expect(ofType(planned, 'oci_network_load_balancer_backend_set')[0]!.after.is_instant_failover_enabled).toBe(true);
   }, 300_000);
 
-  it('plans a production variant: no demo, running VTAPs, autoscaling, custom rules, a fixed shape', () => {
+  it('plans a production variant: no demo, running VTAPs, autoscaling, custom rules, a fixed shape, the sinks\' expiry sweep', () => {
     const planned = plan({
-      demo_source_count: 0, mirrored_vnic_ids: ['ocid1.vnic.oc1..a', 'ocid1.vnic.oc1..b'], start_vtaps: true, sink_autoscaling: true,
+      capture_filter_expiry: true, demo_source_count: 0, mirrored_vnic_ids: ['ocid1.vnic.oc1..a', 'ocid1.vnic.oc1..b'], start_vtaps: true, sink_autoscaling: true,
       capture_filter_preset: 'custom', capture_filter_rules_json: JSON.stringify([{ direction: 'INGRESS', protocol: '17', udpDestinationPort: 53 }]),
       sink_shape: 'VM.Standard2.4', kms_key_id: 'ocid1.key.oc1..k', retention_days: 30, delete_after_days: 400,
     });
@@ -181,6 +184,10 @@ describe.runIf(available)('terraform validate and plan of the stack zip against 
     expect(kms.compartment_id).toBe('ocid1.tenancy.oc1..t');
     expect(kms.statements).toEqual(["Allow service objectstorage-eu-frankfurt-1 to use keys in tenancy where target.key.id = 'ocid1.key.oc1..k'"]);
     expect(ofType(planned, 'time_sleep')).toHaveLength(3);
+    // capture_filter_expiry: one more statement for the sinks, last (metrics stay on by default).
+    const sinks = ofType(planned, 'oci_identity_policy').find((p) => p.after.name === 'vtap-archiver-sinks')!.after;
+    expect(sinks.statements).toHaveLength(5);
+    expect(sinks.statements[4]).toBe("Allow dynamic-group vtap-archiver-sinks to use capture-filters in compartment id ocid1.compartment.oc1..c where any {request.permission = 'CAPTURE_FILTER_READ', request.permission = 'CAPTURE_FILTER_UPDATE'}");
     // Autoscaling: the pool whose size Terraform ignores.
     expect(ofType(planned, 'oci_core_instance_pool').map((p) => p.address)).toEqual([expect.stringMatching(/sinks_autoscaled-pool_[0-9A-F]+\[0\]$/)]);
   }, 300_000);

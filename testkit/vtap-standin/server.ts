@@ -6,7 +6,8 @@
  *                     GET /captureFilters/{id} (etag), PUT /captureFilters/{id}
  *                     {vtapCaptureFilterRules, freeformTags} with If-Match
  *   NLB  (20200501):  GET /networkLoadBalancers/{id}/backendSets/{name}/health
- * Requests must carry a valid API-key signature (verified with the project's OCI stand-in code).
+ * Requests must carry a valid API-key signature (verified with the project's OCI stand-in code), or,
+ * given `sessions` (an OCI stand-in's identity service), an instance-principal session token's.
  * Behaviour modelled on the service: an update leaves the VTAP UPDATING for a few reads before it is
  * AVAILABLE; updating a VTAP that is not AVAILABLE is a 409 Conflict. A capture filter takes 1 to
  * 10 rules (else 400 InvalidParameter); an If-Match that is not the current etag is 412.
@@ -14,6 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApiKey } from '../oci-standin/credentials.js';
+import type { IdentityService } from '../oci-standin/identity.js';
 import { LocalServer, readBody } from '../oci-standin/local-server.js';
 import { sendJson as send } from '../oci-standin/replies.js';
 import { authenticateRequest, requiredHeaders, SignatureError } from '../oci-standin/signing.js';
@@ -59,6 +61,8 @@ export interface LoggedCall {
   path: string;
   query: Record<string, string>;
   body?: unknown;
+  /** Who signed: an API key, or an instance principal's session token. */
+  principal: 'api-key' | 'session';
 }
 
 export interface VtapStandinOptions {
@@ -67,6 +71,8 @@ export interface VtapStandinOptions {
   pageSize?: number;
   /** GETs a VTAP stays UPDATING after an update. */
   updateReads?: number;
+  /** Accepts `ST$<token>` signatures (instance principals) with the keys these sessions hold. */
+  sessions?: Pick<IdentityService, 'sessionKey'>;
 }
 
 export class VtapStandin {
@@ -129,12 +135,14 @@ export class VtapStandin {
   private handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     const key = this.options.key;
     const apiKeys = new Map([[`${key.tenancy}/${key.user}/${key.fingerprint}`, key.publicKeyPem]]);
-    authenticateRequest(req, { apiKeys }, { required: requiredHeaders(req.method!, false), nowMs: Date.now(), body });
+    const sessions = this.options.sessions;
+    const sessionKey = sessions ? (id: string) => sessions.sessionKey(id).publicKeyPem : undefined;
+    const principal = authenticateRequest(req, { apiKeys, ...(sessionKey ? { sessionKey } : {}) }, { required: requiredHeaders(req.method!, false), nowMs: Date.now(), body });
 
     const url = new URL(req.url!, 'http://standin');
     const query = Object.fromEntries(url.searchParams);
     const parsed = body.length > 0 ? (JSON.parse(body.toString('utf8')) as unknown) : undefined;
-    this.calls.push({ method: req.method!, path: url.pathname, query, ...(parsed === undefined ? {} : { body: parsed }) });
+    this.calls.push({ method: req.method!, path: url.pathname, query, principal, ...(parsed === undefined ? {} : { body: parsed }) });
 
     let match: RegExpExecArray | null;
     if (req.method === 'GET' && url.pathname === '/20160918/vtaps') return this.list(res, query);

@@ -2,7 +2,7 @@
 // with back-off and re-sendable bodies), pointed at a region or an explicit endpoint.
 import common from 'oci-common';
 import objectstorage from 'oci-objectstorage';
-import { regionFromMetadata, type AuthProvider } from './auth.js';
+import { regionFromMetadata, type AuthProvider } from '../../oci/auth.js';
 import type { OciStoreOptions } from './options.js';
 
 export type ObjectStorageClient = objectstorage.ObjectStorageClient;

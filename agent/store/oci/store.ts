@@ -8,7 +8,7 @@ import { md5OfFile } from '../checksum.js';
 import { ObjectConflictError, StoreConfigurationError, StoreError } from '../errors.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutRequest, PutResult } from '../store.js';
 import { attemptSdkCall, deadlineFor } from './attempt.js';
-import { buildAuthProvider, tokenRenewer } from './auth.js';
+import { buildAuthProvider, tokenRenewer } from '../../oci/auth.js';
 import { createClient, resolveRegion, type ObjectStorageClient } from './client.js';
 import { silentLogger, type StoreLogger } from './logger.js';
 import { abortUpload, uploadInParts, type MultipartTarget } from './multipart.js';

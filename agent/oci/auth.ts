@@ -1,7 +1,7 @@
 // Builds the SDK's authentication provider with its circuit breakers off: a breaker that opens after a
 // few failed token requests would turn a passing outage into 30-50 s of refused calls we cannot see.
 import common from 'oci-common';
-import type { OciAuth } from './options.js';
+import type { OciAuth } from '../store/oci/options.js';
 
 export type AuthProvider = common.AuthenticationDetailsProvider & Partial<common.RegionProvider>;
 
