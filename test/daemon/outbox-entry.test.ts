@@ -107,9 +107,8 @@ describe('outbox entry', () => {
     // The index must be a file beside the entry: never a path the uploader would read elsewhere.
     expect(refuse({ ...good, index: { ...good.index, file: '../../etc/passwd' } })).toThrow(/\(index\.file: expected a file name in the same directory\)$/);
     expect(refuse({ ...good, version: 2 })).toThrow(/^outbox\/x\.json: outbox entry version 2 was written by a newer agent \(this one reads version 1\)$/);
-    for (const message of [refuse({ ...good, sha256: 'nope' }), refuse({ ...good, version: 2 })].map((f) => { try { f(); } catch (e) { return (e as Error).message; } return ''; })) {
-      expect(message).not.toContain('\n');
-    }
+    // One line each (zod's own multi-line report is not passed on).
+    expect(refuse({ ...good, sha256: 'nope', size: -1, packets: 'x' })).toThrow(/^[^\n]+$/);
     expect(parseOutboxEntry(JSON.stringify(good), 'outbox/x.json')).toEqual(good);
   });
 
