@@ -6,9 +6,13 @@ import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PutRequest, PutResult } from '../../agent/store/store.js';
+import { LocalDirectoryStore } from '../../agent/store/local.js';
+import { createMetrics } from '../../agent/daemon/metrics.js';
 import { writeOutboxEntry, readOutboxEntry } from '../../agent/daemon/outbox-entry.js';
 import { Spool, countPcapRecords } from '../../agent/daemon/spool.js';
-import { writeVxlanCapture } from './fixtures.js';
+import { Uploader } from '../../agent/daemon/uploader.js';
+import { FlakyStore, collectingLogger, writeVxlanCapture } from './fixtures.js';
 
 const CAPTURE = '1700000000001-20260101T000000.pcap';
 const BASE = '20260101T000000.000000000Z-20260101T000059.000000000Z_vxlan-7_s_0123456789abcdef.pcap.zst';
@@ -74,6 +78,26 @@ describe('spool file steps', () => {
     expect(await spool.evict('outbox', BASE)).toBe('gone');
     expect(await spool.list('uploaded')).toEqual([`${BASE}.json`]);
     expect(await readOutboxEntry(spool.path('uploaded'), BASE)).toMatchObject({ name: `captures/${BASE}`, packets: 3 });
+  });
+
+  it('the uploader skips an object evicted under it: no failure counted, no back-off', async () => {
+    await outboxObject(5);
+    const spoolRef = spool;
+    // The quota evicts the object just as the put starts reading it (the local store then meets ENOENT).
+    class EvictingStore extends FlakyStore {
+      override async put(request: PutRequest): Promise<PutResult> {
+        expect(await spoolRef.evict('outbox', BASE)).toMatchObject({ kind: 'object', packets: 5 });
+        return super.put(request);
+      }
+    }
+    const store = new EvictingStore(new LocalDirectoryStore(join(dir, 'archive')));
+    const metrics = createMetrics();
+    const uploader = new Uploader(spool, store, collectingLogger().logger, metrics, { maxBackoffMs: 100 });
+    await uploader.drainOnce();
+    expect(uploader.consecutiveFailures).toBe(0);
+    expect((await metrics.uploadErrors.get()).values.reduce((sum, v) => sum + v.value, 0)).toBe(0);
+    expect(await readdir(spool.path('outbox'))).toEqual([]);
+    expect(await store.head(`captures/${BASE}`)).toBeUndefined();
   });
 
   it('moves, discards and rejects, answering gone for a file that is not there', async () => {
