@@ -24,7 +24,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { countPcapRecords } from '../agent/daemon/quota.js';
+import { countPcapRecords } from '../agent/daemon/spool.js';
 import { PcapParser } from '../agent/pcap/parser.js';
 import { LocalDirectoryStore } from '../agent/store/local.js';
 import { run } from '../testkit/lab/netns.js';

@@ -51,9 +51,10 @@ export function sourceKey(encap: Encap, id: number, linktype: number): number {
 /**
  * Turns one capture file into archive objects in `outDir`: decapsulates each record, restores the
  * wire length of truncated inner packets, splits by source and hour, and compresses each stream.
- * Every object is written hidden, fsynced, renamed to its final content-derived name, and then
- * described by a `<name>.json` sidecar (written last, also by rename), so a crash leaves either
- * nothing or a complete object; re-packing the same capture reproduces the same names and bytes.
+ * Every object is written hidden, fsynced and renamed to its final content-derived name, its index
+ * written beside it the same way, so a crash leaves either nothing or a complete object;
+ * re-packing the same capture reproduces the same names and bytes. What is complete is told by the
+ * report (the daemon's spool records it in an outbox entry, daemon/outbox-entry.ts).
  */
 export async function packCapture(inputPath: string, outDir: string, options: PackOptions): Promise<PackReport> {
   const header = await readPcapHeader(inputPath);
@@ -227,8 +228,8 @@ function uniqueName(names: Set<string>, nameFor: (hash: string) => string, sha25
 }
 
 /**
- * Names the finished stream after its content, renames it into place, writes its index beside it
- * and then its sidecar (which names both): object, index, sidecar, each complete before the next.
+ * Names the finished stream after its content, renames it into place, then writes its index
+ * beside it: object, then index, each complete before the next.
  */
 async function finishObject(stream: ArchiveStream, context: FinishContext): Promise<PackedObject> {
   const compressed = await stream.finish();
@@ -294,7 +295,7 @@ async function finishObject(stream: ArchiveStream, context: FinishContext): Prom
       flowDetail: built.index.index.flowDetail,
     };
   }
-  const packed: PackedObject = {
+  return {
     name,
     filePath,
     size: compressed.size,
@@ -309,36 +310,5 @@ async function finishObject(stream: ArchiveStream, context: FinishContext): Prom
     corrections: stream.corrections,
     frames: compressed.frames.length,
     ...(index ? { index } : {}),
-  };
-  await writeSidecar(filePath, packed);
-  return packed;
-}
-
-/** The sidecar says "this object is complete", so it is written last and atomically. */
-async function writeSidecar(filePath: string, packed: PackedObject): Promise<void> {
-  const { filePath: _omit, index, ...rest } = packed;
-  // The index is named by its file name in the same directory: the spool moves both together.
-  if (index) {
-    const { filePath: indexPath, ...indexRest } = index;
-    (rest as Record<string, unknown>).index = { ...indexRest, file: basename(indexPath) };
-  }
-  const json = JSON.stringify(rest, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2);
-  await writeFileAtomic(`${filePath}.json`, json);
-}
-
-/** Reads a sidecar back into a PackedObject (the daemon's spool uses this after a restart). */
-export function packedObjectFromSidecar(filePath: string, json: string): PackedObject {
-  const raw = JSON.parse(json) as Omit<PackedObject, 'filePath' | 'firstNs' | 'lastNs' | 'index'> & {
-    firstNs: string;
-    lastNs: string;
-    index?: Omit<NonNullable<PackedObject['index']>, 'filePath'> & { file: string };
-  };
-  const { index, ...rest } = raw;
-  return {
-    ...rest,
-    filePath,
-    firstNs: BigInt(raw.firstNs),
-    lastNs: BigInt(raw.lastNs),
-    ...(index ? { index: { ...index, filePath: join(dirname(filePath), index.file) } } : {}),
   };
 }

@@ -7,8 +7,9 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { fsyncDir, fsyncFile } from '../fs/durable.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -18,18 +19,20 @@ import { backoffMs } from './uploader.js';
 
 /**
  * Runs tcpdump so that it can never outlive the agent or capture unrecorded ($1 = pid file, then the
- * tcpdump command). An inner sh writes its own pid to the pid file (tmp + rename) and then execs
- * tcpdump, so the pid is on disk before any packet is. A watcher reads the agent's end of a pipe
+ * tcpdump command). An inner sh writes its own pid to the pid file (a temp file named as
+ * fs/durable.ts names them, then rename) and then execs tcpdump, so the pid is in the file before
+ * any packet is captured. A watcher reads the agent's end of a pipe
  * (stdin): it reads end-of-file when the agent closes it or dies in any way, kill -9 included, and
  * then sends tcpdump SIGTERM (tcpdump flushes and closes its file). The wrapper exits with
  * tcpdump's status. Chosen over prctl(PR_SET_PDEATHSIG) (setpriv --pdeathsig): Oracle Linux 8's
  * util-linux 2.32 has no --pdeathsig, and the kernel clears the death signal when tcpdump -Z
- * changes its user. The pid file is not fsynced: after a power loss no tcpdump survives to stop.
+ * changes its user. sh cannot fsync, and a `sync` before the exec would delay every capture start:
+ * the agent fsyncs the pid file once it has read it (learnPid).
  */
 export const TCPDUMP_WRAPPER = [
   'pidfile=$1; shift',
   'exec 3<&0 </dev/null',
-  'sh -c \'echo $$ > "$0.tmp" && mv -f "$0.tmp" "$0" && exec "$@"\' "$pidfile" "$@" 3<&- &',
+  'sh -c \'case $0 in */*) d=${0%/*};; *) d=.;; esac; t="$d/.${0##*/}.$(printf %08x $$).tmp"; echo $$ > "$t" && mv -f "$t" "$0" && exec "$@"\' "$pidfile" "$@" 3<&- &',
   'child=$!',
   '( read -r _ <&3; kill -TERM "$child" 2>/dev/null ) &',
   'watcher=$!',
@@ -366,6 +369,10 @@ export class CaptureSupervisor {
       if (pid !== undefined) {
         this.pid = pid;
         this.events.onStart?.(runId);
+        // Durable, so a stop after a crash finds it; gone already when tcpdump exited at once.
+        await fsyncFile(this.options.pidFile)
+          .then(() => fsyncDir(dirname(this.options.pidFile)))
+          .catch(() => undefined);
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 5));

@@ -10,7 +10,7 @@
  * outbox), and the spool is consistent when stop() resolves.
  */
 import type { Server } from 'node:http';
-import { stat, unlink, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { PackOptions } from '../archive/types.js';
@@ -469,12 +469,7 @@ export class Daemon {
         return false;
       }
       const file = ready[0]!;
-      try {
-        await this.spool.move('ready', 'processing', file);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false; // evicted meanwhile
-        throw error;
-      }
+      if ((await this.spool.move('ready', 'processing', file)) === 'gone') return false; // evicted meanwhile
       await holdIfAsked(this.spool.dir, 'processing');
       await this.packOne(file);
       return false;
@@ -486,7 +481,7 @@ export class Daemon {
     const path = this.spool.path('processing', file);
     const size = (await stat(path)).size;
     if (size <= HEADER_ONLY) {
-      await unlink(path); // no packets in it
+      await this.spool.discard('processing', file); // no packets in it
       this.fileOfRun(file, 0);
       return;
     }
@@ -557,8 +552,7 @@ export class Daemon {
     this.metrics.rejectedCaptures.inc({ reason: kind });
     this.totals.rejected += 1;
     this.fileOfRun(file, undefined);
-    await writeFile(this.spool.path('rejected', `${file}.json`), `${JSON.stringify({ capture: file, reason, kind, at: new Date().toISOString() }, null, 2)}\n`);
-    await this.spool.move('processing', 'rejected', file);
+    await this.spool.reject(file, { capture: file, reason, kind, at: new Date().toISOString() });
   }
 
   private async enforceQuota(): Promise<void> {

@@ -1,16 +1,16 @@
 /**
  * Keeps the spool under its quota and the file system above its reserve, so uploads falling behind
  * never fill the disk. Policies:
- * - evict-oldest: delete the oldest not-yet-uploaded data (ready captures and outbox objects) until
+ * - evict-oldest: have the spool delete the oldest not-yet-uploaded data (ready captures and outbox objects) until
  *   back under 90% of the quota, counting and logging every file, byte and packet lost;
  * - pause-capture: stop tcpdump until usage is back under 80%, logging the time window not captured.
  * With evict-oldest, capture is still paused as a last resort when nothing is left to evict.
  */
-import { open, readFile, rm, stat, statfs, unlink } from 'node:fs/promises';
-import { INDEX_SUFFIX } from '../index/format.js';
+import { stat, statfs } from 'node:fs/promises';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { compareCaptureNames, type Spool, type Stage, type StageUsage } from './spool.js';
+import { OUTBOX_ENTRY_SUFFIX } from './outbox-entry.js';
+import { compareCaptureNames, type Evicted, type Spool, type Stage, type StageUsage } from './spool.js';
 
 export type QuotaPolicy = 'evict-oldest' | 'pause-capture';
 
@@ -26,47 +26,14 @@ export interface QuotaOptions {
   policy: QuotaPolicy;
 }
 
-export interface Eviction {
-  kind: 'capture' | 'object';
-  file: string;
-  bytes: number;
-  packets: number;
-}
-
 export interface QuotaVerdict {
   usedBytes: number;
   freeBytes: number;
   over: boolean;
   /** Capture must be paused (pause-capture policy, or nothing left to evict). */
   pause: boolean;
-  evicted: Eviction[];
+  evicted: Evicted[];
   usage: Record<Stage, StageUsage>;
-}
-
-/** Counts the records of a classic pcap by walking its record headers (a cut-off tail is not counted). */
-export async function countPcapRecords(path: string): Promise<number> {
-  const handle = await open(path, 'r');
-  try {
-    const header = Buffer.alloc(24);
-    if ((await handle.read(header, 0, 24, 0)).bytesRead < 24) return 0;
-    const magic = header.readUInt32LE(0);
-    const little = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-    if (!little && header.readUInt32BE(0) !== 0xa1b2c3d4 && header.readUInt32BE(0) !== 0xa1b23c4d) return 0;
-    const size = (await handle.stat()).size;
-    const record = Buffer.alloc(16);
-    let offset = 24;
-    let count = 0;
-    while (offset + 16 <= size) {
-      if ((await handle.read(record, 0, 16, offset)).bytesRead < 16) break;
-      const caplen = little ? record.readUInt32LE(8) : record.readUInt32BE(8);
-      if (offset + 16 + caplen > size) break;
-      offset += 16 + caplen;
-      count += 1;
-    }
-    return count;
-  } finally {
-    await handle.close();
-  }
 }
 
 export class Quota {
@@ -103,7 +70,7 @@ export class Quota {
     const { quotaBytes, policy } = this.options;
     const reserveBytes = Math.max(this.options.reserveBytes, this.options.fullBelowBytes ?? 0);
     const over = used > quotaBytes || free < reserveBytes;
-    const evicted: Eviction[] = [];
+    const evicted: Evicted[] = [];
     if (over && policy === 'evict-oldest') {
       const target = quotaBytes * 0.9;
       for (const candidate of await this.candidates(busy)) {
@@ -161,41 +128,21 @@ export class Quota {
       if (info && !busy.has(file)) list.push({ stage: 'ready', file, mtime: info.mtimeMs });
     }
     for (const file of await this.spool.list('outbox')) {
-      if (!file.endsWith('.json')) continue;
-      const base = file.slice(0, -'.json'.length);
+      if (!file.endsWith(OUTBOX_ENTRY_SUFFIX)) continue;
+      const base = file.slice(0, -OUTBOX_ENTRY_SUFFIX.length);
       const info = await stat(this.spool.path('outbox', base)).catch(() => undefined);
       if (info && !busy.has(base)) list.push({ stage: 'outbox', file: base, mtime: info.mtimeMs });
     }
     return list.sort((a, b) => a.mtime - b.mtime);
   }
 
-  private async evict(candidate: { stage: 'ready' | 'outbox'; file: string }): Promise<Eviction | undefined> {
-    try {
-      if (candidate.stage === 'ready') {
-        const path = this.spool.path('ready', candidate.file);
-        const bytes = (await stat(path)).size;
-        const packets = await countPcapRecords(path);
-        await unlink(path);
-        return this.record({ kind: 'capture', file: candidate.file, bytes, packets });
-      }
-      // The sidecar goes first, so the uploader never picks up a half-deleted object; its index goes with it.
-      const sidecar = this.spool.path('outbox', `${candidate.file}.json`);
-      const meta = JSON.parse(await readFile(sidecar, 'utf8')) as { packets?: number; name?: string };
-      const indexPath = this.spool.path('outbox', `${candidate.file}${INDEX_SUFFIX}`);
-      const indexBytes = (await stat(indexPath).catch(() => undefined))?.size ?? 0;
-      const bytes = (await stat(this.spool.path('outbox', candidate.file))).size + indexBytes;
-      await unlink(sidecar);
-      await unlink(this.spool.path('outbox', candidate.file));
-      await rm(indexPath, { force: true });
-      return this.record({ kind: 'object', file: meta.name ?? candidate.file, bytes, packets: Number(meta.packets ?? 0) });
-    } catch (error) {
-      // Moved on by the packer or uploader in the meantime: not ours to count.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+  private async evict(candidate: { stage: 'ready' | 'outbox'; file: string }): Promise<Evicted | undefined> {
+    const result = await this.spool.evict(candidate.stage, candidate.file);
+    // Moved on by the packer or uploader in the meantime: not lost, not ours to count.
+    return result === 'gone' ? undefined : this.record(result);
   }
 
-  private record(eviction: Eviction): Eviction {
+  private record(eviction: Evicted): Evicted {
     this.metrics.evictedFiles.inc({ kind: eviction.kind });
     this.metrics.evictedBytes.inc(eviction.bytes);
     this.metrics.evictedPackets.inc(eviction.packets);

@@ -7,56 +7,37 @@
  *   processing/  the capture being packed (re-packed from scratch after a crash)
  *   work/        scratch output of the packer; wiped at start
  *   outbox/      archive objects: the object file first, then its index "<object>.idx.zst", then
- *                "<object>.json" (its sidecar, naming both) last; only objects with a sidecar
- *                exist as far as the uploader is concerned
- *   uploaded/    sidecars of objects the store confirmed (receipts; the object file is deleted)
+ *                "<object>.json" (its outbox entry, naming both: outbox-entry.ts) last; only objects
+ *                with an entry exist as far as the uploader is concerned
+ *   uploaded/    entries of objects the store confirmed (receipts; the object file is deleted)
  *   conflict/    objects the store refused because a different object holds the name (kept)
  *   rejected/    captures the packer cannot read (not a pcap): kept for a person to look at
  *
  * The packer names objects by content, so re-packing a capture after a crash yields the same
  * names and bytes, and the store's put is idempotent by name + sha256: at worst an object is put
  * twice as the same object, never as two.
+ *
+ * Only this class deletes or moves files in the spool (the quota and the daemon ask it to), so a
+ * file that vanished under a step is answered here as 'gone' rather than as a bare ENOENT elsewhere.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { PackOptions, PackReport } from '../archive/types.js';
+import { fsyncDir, removeAtomicTemps, writeFileAtomic } from '../fs/durable.js';
 import { INDEX_SUFFIX } from '../index/format.js';
+import { PcapFormatError } from '../pcap/errors.js';
+import { readPcapFile } from '../pcap/reader.js';
+import { OUTBOX_ENTRY_SUFFIX, readOutboxEntry, writeOutboxEntry, type OutboxEntry } from './outbox-entry.js';
+
+export type { OutboxEntry, OutboxIndex } from './outbox-entry.js';
 
 export const STAGES = ['incoming', 'ready', 'processing', 'work', 'outbox', 'uploaded', 'conflict', 'rejected'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export type Packer = (inputPath: string, outDir: string, options: PackOptions) => Promise<PackReport>;
 
-/** What the uploader needs from a sidecar (the packer's PackedObject minus filePath). */
-export interface OutboxEntry {
-  /** File name of the object in outbox/ (the sidecar is `${base}.json`). */
-  base: string;
-  objectPath: string;
-  sidecarPath: string;
-  name: string;
-  size: number;
-  sha256: string;
-  /** Present only in sidecars of older agents; stores compute MD5 when they need it. */
-  md5?: string;
-  contentType: string;
-  metadata: Record<string, string>;
-  packets: number;
-  source: string;
-  /** The object's index file in outbox/ (absent for objects packed without one). */
-  index?: OutboxIndex;
-}
-
-export interface OutboxIndex {
-  name: string;
-  path: string;
-  size: number;
-  sha256: string;
-  contentType: string;
-  flowDetail?: string;
-}
-
-/** An index file in the outbox ("<object file>.idx.zst"): it belongs to its object's sidecar. */
+/** An index file in the outbox ("<object file>.idx.zst"): it belongs to its object's entry. */
 export function isIndexFile(file: string): boolean {
   return file.endsWith(INDEX_SUFFIX);
 }
@@ -86,17 +67,28 @@ export function compareCaptureNames(a: string, b: string): number {
   return x.index - y.index;
 }
 
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/** Runs a file step; a file that is not there (anymore) answers 'gone' instead of throwing. */
+async function unlessGone<T>(step: () => Promise<T>): Promise<T | 'gone'> {
   try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    return await step();
+  } catch (error) {
+    if (isMissing(error)) return 'gone';
+    throw error;
   }
 }
 
-function isMissing(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+/** Counts the complete records of a classic pcap (a cut-off tail is not counted; not a pcap: 0). */
+export async function countPcapRecords(path: string): Promise<number> {
+  try {
+    return (await readPcapFile(path, () => undefined)).records;
+  } catch (error) {
+    if (error instanceof PcapFormatError) return 0;
+    throw error;
+  }
 }
 
 /**
@@ -114,6 +106,15 @@ export function holdIfAskedSync(spoolDir: string, point: string): void {
   if (process.env.VTAP_ARCHIVER_TEST_HOLD !== point) return;
   writeFileSync(join(spoolDir, `held-${point}`), `${process.pid}\n`);
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
+/** What an eviction deleted: the data lost before upload. */
+export interface Evicted {
+  kind: 'capture' | 'object';
+  /** The capture's file name, or the object's name in the store. */
+  file: string;
+  bytes: number;
+  packets: number;
 }
 
 export interface StageUsage {
@@ -142,11 +143,66 @@ export class Spool {
     }
   }
 
-  /** Atomic move between stages, made durable (the directory entries are fsynced). */
-  async move(from: Stage, to: Stage, file: string, newName = file): Promise<void> {
-    await rename(this.path(from, file), this.path(to, newName));
-    await fsyncPath(this.path(to));
-    if (from !== to) await fsyncPath(this.path(from));
+  /**
+   * Atomic move between stages, made durable (the directory entries are fsynced). 'gone' when the
+   * file is no longer in `from` (evicted or moved on meanwhile).
+   */
+  async move(from: Stage, to: Stage, file: string, newName = file): Promise<'moved' | 'gone'> {
+    if ((await unlessGone(() => rename(this.path(from, file), this.path(to, newName)))) === 'gone') return 'gone';
+    await fsyncDir(this.path(to));
+    if (from !== to) await fsyncDir(this.path(from));
+    return 'moved';
+  }
+
+  /** Deletes a file that holds nothing worth keeping (a capture without packets). */
+  async discard(stage: Stage, file: string): Promise<'discarded' | 'gone'> {
+    if ((await unlessGone(() => unlink(this.path(stage, file)))) === 'gone') return 'gone';
+    await fsyncDir(this.path(stage));
+    return 'discarded';
+  }
+
+  /**
+   * Sets a capture in processing/ aside in rejected/, with "<file>.json" beside it saying why (the
+   * note first, so a capture in rejected/ always has its reason).
+   */
+  async reject(file: string, note: Record<string, unknown>): Promise<'moved' | 'gone'> {
+    await writeFileAtomic(this.path('rejected', `${file}.json`), `${JSON.stringify(note, null, 2)}\n`);
+    return this.move('processing', 'rejected', file);
+  }
+
+  /**
+   * Deletes a ready capture or an outbox object (with its index and entry) before upload, and says
+   * what was lost; 'gone' when the packer or uploader took it meanwhile (not lost, not counted).
+   */
+  async evict(stage: 'ready' | 'outbox', file: string): Promise<Evicted | 'gone'> {
+    return stage === 'ready' ? this.evictCapture(file) : this.evictObject(file);
+  }
+
+  private async evictCapture(file: string): Promise<Evicted | 'gone'> {
+    const path = this.path('ready', file);
+    const counted = await unlessGone(async () => ({ bytes: (await stat(path)).size, packets: await countPcapRecords(path) }));
+    if (counted === 'gone') return 'gone';
+    if ((await unlessGone(() => unlink(path))) === 'gone') return 'gone';
+    return { kind: 'capture', file, ...counted };
+  }
+
+  private async evictObject(base: string): Promise<Evicted | 'gone'> {
+    const entry = await readOutboxEntry(this.path('outbox'), base);
+    if (!entry) return 'gone';
+    const indexPath = this.path('outbox', `${base}${INDEX_SUFFIX}`);
+    const indexBytes = (await stat(indexPath).catch(() => undefined))?.size ?? 0;
+    const objectBytes = await unlessGone(async () => (await stat(entry.objectPath)).size);
+    if (objectBytes === 'gone') return 'gone';
+    // The entry goes first, so the uploader never picks up a half-deleted object; its index goes with it.
+    if ((await unlessGone(() => unlink(entry.sidecarPath))) === 'gone') return 'gone';
+    await rm(entry.objectPath, { force: true });
+    await rm(indexPath, { force: true });
+    return { kind: 'object', file: entry.name, bytes: objectBytes + indexBytes, packets: entry.packets };
+  }
+
+  /** Whether the uploader's entry is still in the outbox (not evicted meanwhile). */
+  async holds(entry: OutboxEntry): Promise<boolean> {
+    return (await unlessGone(() => stat(entry.sidecarPath))) !== 'gone';
   }
 
   /** incoming -> ready for captures tcpdump has finished with. Returns the names moved. */
@@ -161,8 +217,8 @@ export class Spool {
       }
     }
     if (moved.length > 0) {
-      await fsyncPath(this.path('ready'));
-      await fsyncPath(this.path('incoming'));
+      await fsyncDir(this.path('ready'));
+      await fsyncDir(this.path('incoming'));
     }
     return moved;
   }
@@ -180,23 +236,25 @@ export class Spool {
   async recover(): Promise<{ processing: string[]; orphans: string[] }> {
     for (const entry of await this.list('work')) await rm(this.path('work', entry), { recursive: true, force: true });
     // Hidden temp files (".x.tmp") are invisible to list(): clean them too.
-    for (const stage of ['work', 'outbox', 'uploaded'] as const) {
+    for (const stage of ['work', 'outbox', 'uploaded', 'rejected'] as const) {
       for (const file of await readdir(this.path(stage))) {
         if (file.startsWith('.')) await rm(this.path(stage, file), { recursive: true, force: true });
       }
     }
+    // state.json's and tcpdump.pid's temp files: only an earlier process's (this one writes both already).
+    await removeAtomicTemps(this.dir, performance.timeOrigin);
     const processing = (await this.list('processing')).sort(compareCaptureNames);
     return { processing, orphans: await this.outboxOrphans() };
   }
 
   /**
-   * Object and index files in the outbox without their object's sidecar: left by a crash between
+   * Object and index files in the outbox without their object's entry: left by a crash between
    * the renames (the capture is still in processing/ and is packed again to the same names).
    */
   async outboxOrphans(): Promise<string[]> {
     const files = new Set(await this.list('outbox'));
     const objectOf = (file: string) => (isIndexFile(file) ? file.slice(0, -INDEX_SUFFIX.length) : file);
-    return [...files].filter((file) => !file.endsWith('.json') && !files.has(`${objectOf(file)}.json`));
+    return [...files].filter((file) => !file.endsWith(OUTBOX_ENTRY_SUFFIX) && !files.has(`${objectOf(file)}${OUTBOX_ENTRY_SUFFIX}`));
   }
 
   async removeOrphans(orphans: string[]): Promise<void> {
@@ -204,9 +262,9 @@ export class Spool {
   }
 
   /**
-   * Packs one capture (in processing/) and moves its objects into the outbox (object, then sidecar),
-   * then deletes the capture. A crash anywhere in here leaves the capture in processing/, and
-   * packing it again gives the same objects.
+   * Packs one capture (in processing/) and moves its objects into the outbox (object, index, then
+   * the entry naming both, written last), then deletes the capture. A crash anywhere in here leaves
+   * the capture in processing/, and packing it again gives the same objects.
    */
   async pack(file: string, packer: Packer, options: PackOptions): Promise<{ report: PackReport; entries: string[] }> {
     const scratch = this.path('work', `${file}.d`);
@@ -214,109 +272,71 @@ export class Spool {
     mkdirSync(scratch, { recursive: true });
     const report = await packer(this.path('processing', file), scratch, options);
     await holdIfAsked(this.dir, 'packed');
-    const produced = await readdir(scratch);
-    const sidecars = produced.filter((name) => name.endsWith('.json')).sort();
+    const outbox = this.path('outbox');
+    const objects = [...report.objects].sort((a, b) => (a.filePath < b.filePath ? -1 : a.filePath > b.filePath ? 1 : 0));
     let first = true;
-    for (const sidecar of sidecars) {
-      const base = sidecar.slice(0, -'.json'.length);
-      if (!produced.includes(base)) continue;
-      await rename(join(scratch, base), this.path('outbox', base));
-      // Test seam: the object is in the outbox, its index and sidecar not yet.
+    for (const object of objects) {
+      const base = basename(object.filePath);
+      await rename(object.filePath, this.path('outbox', base));
+      // Test seam: the object is in the outbox, its index and entry not yet.
       if (first) await holdIfAsked(this.dir, 'moving');
-      if (produced.includes(`${base}${INDEX_SUFFIX}`)) {
-        await rename(join(scratch, `${base}${INDEX_SUFFIX}`), this.path('outbox', `${base}${INDEX_SUFFIX}`));
-        // Test seam: object and index in the outbox, the sidecar not yet.
+      if (object.index) {
+        await rename(object.index.filePath, this.path('outbox', basename(object.index.filePath)));
+        // Test seam: object and index in the outbox, the entry not yet.
         if (first) await holdIfAsked(this.dir, 'moving-index');
       }
-      await rename(join(scratch, sidecar), this.path('outbox', sidecar));
+      // The entry names its files by their names alone, so the one made from scratch paths fits here.
+      await writeOutboxEntry(outbox, object);
       first = false;
     }
-    await fsyncPath(this.path('outbox'));
+    await fsyncDir(this.path('outbox'));
     await unlink(this.path('processing', file));
-    await fsyncPath(this.path('processing'));
+    await fsyncDir(this.path('processing'));
     await rm(scratch, { recursive: true, force: true });
-    return { report, entries: sidecars.map((sidecar) => sidecar.slice(0, -'.json'.length)) };
+    return { report, entries: objects.map((object) => basename(object.filePath)) };
   }
 
-  /** Outbox objects with their sidecars, oldest object name first (names sort by time). */
+  /** Outbox objects with their entries, oldest object name first (names sort by time). */
   async listOutbox(): Promise<OutboxEntry[]> {
     const files = new Set(await this.list('outbox'));
     const entries: OutboxEntry[] = [];
     for (const file of [...files].sort()) {
-      if (!file.endsWith('.json')) continue;
-      const base = file.slice(0, -'.json'.length);
+      if (!file.endsWith(OUTBOX_ENTRY_SUFFIX)) continue;
+      const base = file.slice(0, -OUTBOX_ENTRY_SUFFIX.length);
       if (!files.has(base)) continue;
-      const entry = await this.readSidecar(base);
+      const entry = await readOutboxEntry(this.path('outbox'), base);
       if (entry) entries.push(entry);
     }
     return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  async readSidecar(base: string): Promise<OutboxEntry | undefined> {
-    let raw: Record<string, unknown>;
-    try {
-      raw = JSON.parse(await readFile(this.path('outbox', `${base}.json`), 'utf8')) as Record<string, unknown>;
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw new Error(`outbox/${base}.json: unreadable sidecar (${(error as Error).message})`);
-    }
-    const metadata: Record<string, string> = {};
-    for (const [key, value] of Object.entries((raw.metadata as Record<string, unknown>) ?? {})) metadata[key] = String(value);
-    const index = raw.index as Record<string, unknown> | undefined;
-    return {
-      base,
-      objectPath: this.path('outbox', base),
-      sidecarPath: this.path('outbox', `${base}.json`),
-      name: String(raw.name),
-      size: Number(raw.size),
-      sha256: String(raw.sha256),
-      ...(typeof raw.md5 === 'string' ? { md5: raw.md5 } : {}),
-      contentType: String(raw.contentType ?? 'application/octet-stream'),
-      metadata,
-      packets: Number(raw.packets ?? 0),
-      source: String(raw.source ?? ''),
-      ...(index && typeof index.file === 'string'
-        ? {
-            index: {
-              name: String(index.name),
-              path: this.path('outbox', index.file),
-              size: Number(index.size),
-              sha256: String(index.sha256),
-              contentType: String(index.contentType ?? 'application/zstd'),
-              ...(typeof index.flowDetail === 'string' ? { flowDetail: index.flowDetail } : {}),
-            },
-          }
-        : {}),
-    };
-  }
-
   /**
-   * After the store confirmed the object and its index: keep the sidecar (which names both) as the
+   * After the store confirmed the object and its index: keep the entry (which names both) as the
    * receipt, delete the bytes.
    */
   async markUploaded(entry: OutboxEntry): Promise<void> {
-    await rename(entry.sidecarPath, this.path('uploaded', `${entry.base}.json`));
-    await fsyncPath(this.path('uploaded'));
+    await rename(entry.sidecarPath, this.path('uploaded', `${entry.base}${OUTBOX_ENTRY_SUFFIX}`));
+    await fsyncDir(this.path('uploaded'));
     await rm(entry.objectPath, { force: true });
     if (entry.index) await rm(entry.index.path, { force: true });
-    await fsyncPath(this.path('outbox'));
+    await fsyncDir(this.path('outbox'));
   }
 
   /** The store holds a different index under this index's name: keep ours aside for a person. */
   async markIndexConflict(entry: OutboxEntry): Promise<void> {
     if (!entry.index) return;
     await rename(entry.index.path, this.path('conflict', `${entry.base}${INDEX_SUFFIX}`));
-    await fsyncPath(this.path('conflict'));
-    await fsyncPath(this.path('outbox'));
+    await fsyncDir(this.path('conflict'));
+    await fsyncDir(this.path('outbox'));
   }
 
   /** The store holds different bytes under this name: keep ours aside, never retry or delete. */
   async markConflict(entry: OutboxEntry): Promise<void> {
     await rename(entry.objectPath, this.path('conflict', entry.base));
     if (entry.index) await rename(entry.index.path, this.path('conflict', `${entry.base}${INDEX_SUFFIX}`)).catch(() => undefined);
-    await rename(entry.sidecarPath, this.path('conflict', `${entry.base}.json`));
-    await fsyncPath(this.path('conflict'));
-    await fsyncPath(this.path('outbox'));
+    await rename(entry.sidecarPath, this.path('conflict', `${entry.base}${OUTBOX_ENTRY_SUFFIX}`));
+    await fsyncDir(this.path('conflict'));
+    await fsyncDir(this.path('outbox'));
   }
 
   /** Keeps the newest `keep` receipts. */
@@ -357,8 +377,8 @@ export class Spool {
       const info = await stat(full).catch(() => undefined);
       if (!info) continue;
       usage.bytes += info.size;
-      // An object, its index and its sidecar are one file as far as the backlog goes.
-      if (countFiles && !entry.name.endsWith('.json') && !isIndexFile(entry.name)) usage.files += 1;
+      // An object, its index and its entry are one file as far as the backlog goes.
+      if (countFiles && !entry.name.endsWith(OUTBOX_ENTRY_SUFFIX) && !isIndexFile(entry.name)) usage.files += 1;
     }
     return usage;
   }

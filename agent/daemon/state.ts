@@ -3,8 +3,8 @@
  * events, so `vtap-archiver status` can report without talking to the agent (which may be dead).
  */
 import { readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/durable.js';
 import type { StageUsage, Stage } from './spool.js';
 
 export const STATE_FILE = 'state.json';
@@ -52,16 +52,7 @@ export interface AgentState {
 }
 
 export async function writeState(dir: string, state: AgentState): Promise<void> {
-  const path = join(dir, STATE_FILE);
-  const temp = join(dir, `.${STATE_FILE}.tmp`);
-  const handle = await open(temp, 'w', 0o640);
-  try {
-    await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, path);
+  await writeFileAtomic(join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o640 });
 }
 
 export function readState(dir: string): AgentState | undefined {

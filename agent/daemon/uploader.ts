@@ -128,10 +128,8 @@ export class Uploader {
       this.events.onUploaded?.({ name: entry.name, size: entry.size, at: new Date().toISOString(), alreadyPresent: result.alreadyPresent });
       return 'done';
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        // Evicted by the quota while we were at it: nothing left to upload.
-        return 'skipped';
-      }
+      // Evicted by the quota while we were at it (the store then fails to read it): nothing left to upload.
+      if (!(await this.spool.holds(entry))) return 'skipped';
       if (error instanceof ObjectConflictError) {
         this.metrics.uploadErrors.inc({ kind: 'conflict' });
         await this.spool.markConflict(entry);

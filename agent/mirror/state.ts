@@ -4,7 +4,8 @@
  * One JSON file per mirrored interface under /run/vtap-archiver-mirror/ (gone at reboot, like the
  * devices and qdiscs it describes).
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs/durable.js';
 import { join } from 'node:path';
 import type { Encapsulation } from './plan.js';
 
@@ -38,8 +39,7 @@ export function stateFile(dir: string, iface: string): string {
 export async function writeState(dir: string, state: MirrorState): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const file = stateFile(dir, state.iface);
-  await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
-  await rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
 }
 
 export async function readState(dir: string, iface: string): Promise<MirrorState | undefined> {

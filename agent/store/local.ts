@@ -1,18 +1,20 @@
 import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
-import { fsyncDir, fsyncFile, writeFileAtomic } from '../fs/durable.js';
+import { atomicTempPath, fsyncDir, fsyncFile, isAtomicTemp, writeFileAtomic } from '../fs/durable.js';
 import { digestFile } from './checksum.js';
 import { ObjectConflictError, StoreConfigurationError } from './errors.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutRequest, PutResult } from './store.js';
 
 const META_SUFFIX = '.meta.json';
-const TEMP_MARK = '.tmp-';
-/** writeFileAtomic's temp name for a metadata file. */
-const TEMP_META = /\.meta\.json\.[0-9a-f]{8}\.tmp$/;
+/** Temp names of agents before the one convention (atomicTempPath): still cleaned after an upgrade. */
+const LEGACY_TEMP_MARK = '.tmp-';
+const LEGACY_TEMP_META = /\.meta\.json\.[0-9a-f]{8}\.tmp$/;
+function isTempFile(name: string): boolean {
+  return isAtomicTemp(name) || name.startsWith(LEGACY_TEMP_MARK) || LEGACY_TEMP_META.test(name);
+}
 
 interface StoredMeta {
   size: number;
@@ -39,7 +41,7 @@ export class LocalDirectoryStore implements ObjectStore {
 
   /**
    * Deletes the temp files interrupted puts left (a kill -9 between copy and rename): hidden
-   * ".tmp-*" copies and "*.meta.json.<hex>.tmp" metadata. Only those whose inode changed more than
+   * ".<name>.<hex>.tmp" copies and metadata (fs/durable's convention), and older agents' names. Only those whose inode changed more than
    * `olderThanMs` ago (ctime: a hard link's mtime is its source's, however new the link), so a put
    * in progress elsewhere is never touched. Returns how many were removed.
    */
@@ -53,7 +55,7 @@ export class LocalDirectoryStore implements ObjectStore {
       throw error;
     }
     for (const entry of entries) {
-      if (!entry.isFile() || !(entry.name.startsWith(TEMP_MARK) || TEMP_META.test(entry.name))) continue;
+      if (!entry.isFile() || !isTempFile(entry.name)) continue;
       const path = join(entry.parentPath, entry.name);
       const info = await stat(path).catch(() => undefined);
       if (!info || now - info.ctimeMs < olderThanMs) continue;
@@ -82,7 +84,7 @@ export class LocalDirectoryStore implements ObjectStore {
       metadata: request.metadata,
       timeCreated: new Date().toISOString(),
     };
-    const temp = `${dirname(target)}/${TEMP_MARK}${randomBytes(6).toString('hex')}`;
+    const temp = atomicTempPath(target);
     await this.placeCopy(request, temp);
     await writeFileAtomic(`${target}${META_SUFFIX}`, JSON.stringify(meta, null, 2));
     await rename(temp, target);
@@ -181,7 +183,7 @@ async function* walkSorted(dir: string): AsyncIterable<string> {
   for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) yield* walkSorted(path);
-    else if (entry.isFile() && !entry.name.endsWith(META_SUFFIX) && !entry.name.includes(TEMP_MARK) && !entry.name.endsWith('.tmp')) {
+    else if (entry.isFile() && !entry.name.endsWith(META_SUFFIX) && !isTempFile(entry.name) && !entry.name.endsWith('.tmp')) {
       yield path;
     }
   }

@@ -99,13 +99,14 @@ describe('directory store temp files', () => {
     try {
       const hour = join(root, 'captures', '2026', '01', '01', '00');
       await mkdir(hour, { recursive: true });
-      for (const name of ['.tmp-0123456789ab', 'a.pcap.zst.meta.json.89abcdef.tmp', 'a.pcap.zst', 'a.pcap.zst.meta.json']) await writeFile(join(hour, name), 'x');
+      // Today's hidden temp names (fs/durable) for a copy and its metadata, and two of older agents.
+      for (const name of ['.a.pcap.zst.0123abcd.tmp', '.a.pcap.zst.meta.json.4567cdef.tmp', '.tmp-0123456789ab', 'a.pcap.zst.meta.json.89abcdef.tmp', 'a.pcap.zst', 'a.pcap.zst.meta.json']) await writeFile(join(hour, name), 'x');
       const store = new LocalDirectoryStore(root);
       // Fresh temp files may belong to a put in progress: kept.
       expect(await store.removeStaleTempFiles(60 * 60 * 1000)).toBe(0);
       // An hour later (ctime cannot be set back, so the clock moves on instead).
       await utimes(join(hour, 'a.pcap.zst'), new Date(0), new Date(0)); // mtime alone does not count
-      expect(await store.removeStaleTempFiles(60 * 60 * 1000, Date.now() + 2 * 60 * 60 * 1000)).toBe(2);
+      expect(await store.removeStaleTempFiles(60 * 60 * 1000, Date.now() + 2 * 60 * 60 * 1000)).toBe(4);
       expect((await readdir(hour)).sort()).toEqual(['a.pcap.zst', 'a.pcap.zst.meta.json']);
     } finally {
       await rm(root, { recursive: true, force: true });

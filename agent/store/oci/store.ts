@@ -95,7 +95,7 @@ export class OciObjectStore implements ObjectStore {
   }
 
   async put(request: PutRequest): Promise<PutResult> {
-    // Raw fs errors pass through (callers treat ENOENT as "evicted meanwhile"); a size that disagrees
+    // Raw fs errors pass through (the uploader asks its spool whether the file was evicted); a size that disagrees
     // with the request would only be refused later, after the bytes went out.
     const { size } = await stat(request.filePath);
     if (size !== request.size) {
