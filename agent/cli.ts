@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { AGENT_VERSION } from './version.js';
 import { EXIT_USAGE, UsageError } from './usage-error.js';
+
 type Register = (program: Command) => void;
 
 /**

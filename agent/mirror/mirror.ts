@@ -1,7 +1,7 @@
 /**
  * agent/mirror/: `mirror` on a host without a VTAP (plan, filter expression, tc/ip calls, state
- * file, length guard). Stands alone: imports no other agent/ folder; must not import the packet
- * core, store/ or daemon/.
+ * file, length guard). Imports only fs/ (the state file is written durably); must not import the
+ * packet core, store/ or daemon/.
  */
 /**
  * `mirror start|stop|status`: a host without a VTAP mirrors one of its interfaces, both

@@ -1,7 +1,31 @@
+/**
+ * agent/oci/: how the agent signs in to OCI (instance principals on a sink, a config-file profile on
+ * a laptop), shared by the Object Storage store, the capture-filter services and the Monitoring
+ * publisher. Imports no other agent/ folder.
+ */
 // Builds the SDK's authentication provider with its circuit breakers off: a breaker that opens after a
 // few failed token requests would turn a passing outage into 30-50 s of refused calls we cannot see.
 import common from 'oci-common';
-import type { OciAuth } from '../store/oci/options.js';
+
+/** Instance principals: the default on a sink VM. The overrides exist for tests against the stand-in. */
+export interface InstancePrincipalAuth {
+  kind: 'instance-principal';
+  /** Instance metadata base (default http://169.254.169.254/opc/v2/). */
+  metadataBaseUrl?: string;
+  /** Federation endpoint (default derived from the region: https://auth.<region>.oraclecloud.com). */
+  federationEndpoint?: string;
+}
+
+/** A profile of an OCI config file (~/.oci/config), for a laptop. */
+export interface ConfigFileAuth {
+  kind: 'config-file';
+  /** Default ~/.oci/config. */
+  configFile?: string;
+  /** Default DEFAULT. */
+  profile?: string;
+}
+
+export type OciAuth = InstancePrincipalAuth | ConfigFileAuth;
 
 export type AuthProvider = common.AuthenticationDetailsProvider & Partial<common.RegionProvider>;
 

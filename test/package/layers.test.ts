@@ -11,19 +11,20 @@ const AGENT = fileURLToPath(new URL('../../agent', import.meta.url));
 const ALLOWED: Record<string, string[]> = {
   pcap: [],
   fs: [],
+  oci: [],
   packet: ['pcap'],
   // The type-only DecapMode import from archive/types.ts moves into decap/ (issue 10); drop 'archive' then.
   decap: ['pcap', 'packet', 'archive'],
   archive: ['pcap', 'packet', 'decap', 'index', 'fs'],
   index: ['pcap', 'store', 'archive'],
   store: ['fs', 'store/oci'],
-  'store/oci': ['store', 'fs'],
+  'store/oci': ['store', 'fs', 'oci'],
   query: ['pcap'],
   retrieve: ['pcap', 'query', 'store', 'archive'],
-  mirror: [],
+  mirror: ['fs'],
   // agent-services.ts lazily loads daemon/filter-endpoint.ts (the agent's filter endpoint).
-  vtaps: ['daemon'],
-  daemon: ['archive', 'index', 'store', 'store/oci', 'fs', 'vtaps', 'pcap', 'packet', 'decap'],
+  vtaps: ['daemon', 'oci'],
+  daemon: ['archive', 'index', 'store', 'store/oci', 'oci', 'fs', 'vtaps', 'pcap', 'packet', 'decap'],
 };
 
 /** The agent folder (relative, e.g. 'store/oci') a source file or an import target belongs to. */

@@ -1,25 +1,8 @@
 import type { StoreLogger } from './logger.js';
 import type { RetryPolicy } from './retry.js';
 
-/** Instance principals: the default on a sink VM. The overrides exist for tests against the stand-in. */
-export interface InstancePrincipalAuth {
-  kind: 'instance-principal';
-  /** Instance metadata base (default http://169.254.169.254/opc/v2/). */
-  metadataBaseUrl?: string;
-  /** Federation endpoint (default derived from the region: https://auth.<region>.oraclecloud.com). */
-  federationEndpoint?: string;
-}
-
-/** A profile of an OCI config file (~/.oci/config), for a laptop. */
-export interface ConfigFileAuth {
-  kind: 'config-file';
-  /** Default ~/.oci/config. */
-  configFile?: string;
-  /** Default DEFAULT. */
-  profile?: string;
-}
-
-export type OciAuth = InstancePrincipalAuth | ConfigFileAuth;
+export type { ConfigFileAuth, InstancePrincipalAuth, OciAuth } from '../../oci/auth.js';
+import type { OciAuth } from '../../oci/auth.js';
 
 export interface OciStoreOptions {
   bucket: string;
