@@ -12,7 +12,7 @@ import { PcapFormatError } from '../pcap/errors.js';
 import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
 import { UsageError } from '../usage-error.js';
-import { formatReport } from './archive-report.js';
+import { formatReport, type ArchiveSummary } from './archive-report.js';
 import { prepareInput, type ArchiveInput } from './archive-inputs.js';
 import { withWorkDir } from './work-dir.js';
 import { directoryProblem } from '../fs/directory-target.js';
@@ -32,13 +32,6 @@ interface ArchiveFlags {
   fixTruncated: boolean;
   frameSize?: string;
   json: boolean;
-}
-
-export interface ArchiveSummary {
-  reports: PackReport[];
-  uploaded: { name: string; size: number; alreadyPresent: boolean }[];
-  /** Per input, in order: whether it was decompressed, and whether its compressed stream was damaged. */
-  inputs: { name: string; decompressed?: Codec; damage?: string }[];
 }
 
 export function registerArchiveCommand(program: Command): void {
