@@ -7,7 +7,7 @@ import { CODEC_EXTENSION, codecFromName } from './compress.js';
  * - the date/hour path lets a time-window query list only the hours it needs (an object never
  *   spans two hours: the packer starts a new one at each hour boundary);
  * - first/last are UTC packet times with nine fraction digits, so names sort by time;
- * - source ("vxlan-1234"), sink and a content hash make names unique across sinks and restarts,
+ * - source ("vxlan-1234"), sink (its id: sink-id.ts) and a content hash make names unique across sinks and restarts,
  *   and the same bytes always get the same name (a re-upload after a crash is idempotent).
  * Only [A-Za-z0-9._/-] appear: safe in Object Storage names, URLs and shells.
  */
@@ -54,16 +54,6 @@ export function formatIsoTime(sec: number, nsec: number): string {
 export function hourPath(sec: number): string {
   const d = new Date(sec * 1000);
   return `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1, 2)}/${pad(d.getUTCDate(), 2)}/${pad(d.getUTCHours(), 2)}/`;
-}
-
-/** Lower-case letters, digits and '-' only, at most 48 characters: a sink id safe in any name. */
-export function sanitizeSink(raw: string): string {
-  const cleaned = raw
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 48);
-  return cleaned.length > 0 ? cleaned : 'sink';
 }
 
 export function objectName(parts: ObjectNameParts): string {

@@ -10,7 +10,8 @@ import { rename, rm } from 'node:fs/promises';
 import { fsyncDir, writeFileAtomic } from '../fs/durable.js';
 import { basename, dirname, join } from 'node:path';
 import { createDecapsulator } from '../decap/dispatch.js';
-import { DecapResult, ENCAP_NAMES, Encap } from '../decap/result.js';
+import { DecapResult, type Encap } from '../decap/result.js';
+import { encapName, portOptionsOf } from '../decap/registry.js';
 import { lengthFromIpHeader } from '../packet/truncation.js';
 import { LINKTYPE_RAW, MAX_RECORD_LENGTH } from '../pcap/format.js';
 import { readPcapFile, readPcapHeader } from '../pcap/reader.js';
@@ -19,7 +20,8 @@ import { INDEX_CONTENT_TYPE, INDEX_SUFFIX as INDEX_FILE_SUFFIX, indexName } from
 import { buildIndex } from '../index/writer.js';
 import { ArchiveStream } from './archive-stream.js';
 import { CODEC_CONTENT_TYPE, DEFAULT_LEVEL } from './compress.js';
-import { formatIsoTime, objectName, sanitizeSink } from './naming.js';
+import { formatIsoTime, objectName } from './naming.js';
+import { sinkId } from './sink-id.js';
 import { DEFAULT_MAX_OPEN_STREAMS, OpenStreams, type OpenStream } from './open-streams.js';
 import type { PackOptions, PackReport, PackedObject } from './types.js';
 
@@ -34,7 +36,7 @@ const MAX_FINISHING = 8;
 
 /** The name token of a stream's source: "vxlan-1234", "gre-7-ip", "gre", "raw", "all". */
 function sourceToken(encap: Encap, id: number, linktype: number): string {
-  const base = id >= 0 ? `${ENCAP_NAMES[encap]}-${id}` : ENCAP_NAMES[encap];
+  const base = id >= 0 ? `${encapName(encap)}-${id}` : encapName(encap);
   return linktype === LINKTYPE_RAW ? `${base}-ip` : base;
 }
 
@@ -60,17 +62,13 @@ export async function packCapture(inputPath: string, outDir: string, options: Pa
   const header = await readPcapHeader(inputPath);
   const codec = options.codec;
   const level = options.level ?? DEFAULT_LEVEL[codec];
-  const sink = sanitizeSink(options.sink);
+  const sink = sinkId(options.sink);
   const prefix = options.prefix ?? '';
   const fixTruncated = options.fixTruncated ?? true;
   const splitBySource = options.split === 'vni';
   const keepUnknown = options.unknown === 'keep' || options.decap === 'none';
   const snaplen = header.snaplen > 0 && header.snaplen <= MAX_RECORD_LENGTH ? header.snaplen : MAX_RECORD_LENGTH;
-  const decapsulate = createDecapsulator({
-    mode: options.decap,
-    ...(options.vxlanPorts ? { vxlanPorts: options.vxlanPorts } : {}),
-    ...(options.genevePorts ? { genevePorts: options.genevePorts } : {}),
-  });
+  const decapsulate = createDecapsulator({ mode: options.decap, ...portOptionsOf(options) });
   const result = new DecapResult();
 
   const context: FinishContext = { outDir, prefix, sink, codec, level, input: options.inputName ?? basename(inputPath), names: new Set() };

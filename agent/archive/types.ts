@@ -1,17 +1,14 @@
 /** Options and results of turning one capture file into archive objects (see pack.ts). */
+import type { DecapMode, PortOptions } from '../decap/registry.js';
 
-export type DecapMode = 'auto' | 'vxlan' | 'geneve' | 'gre' | 'erspan' | 'none';
 export type SplitMode = 'vni' | 'none';
 export type Codec = 'gzip' | 'zstd';
 /** What to do with packets that are not a known encapsulation: keep them in a "raw" stream, or drop them. */
 export type UnknownPolicy = 'keep' | 'drop';
 
-export interface PackOptions {
+/** PortOptions: the UDP destination ports of each UDP encapsulation ("vxlanPorts"; defaults in decap/registry.ts). */
+export interface PackOptions extends PortOptions {
   decap: DecapMode;
-  /** UDP destination ports recognised as VXLAN (default [4789]). */
-  vxlanPorts?: number[];
-  /** UDP destination ports recognised as GENEVE (default [6081]). */
-  genevePorts?: number[];
   /** 'vni': one stream per source (encapsulation + VNI/key); 'none': one combined stream. */
   split: SplitMode;
   /** With split 'vni', also write one combined stream of every decapsulated packet. */
@@ -20,7 +17,7 @@ export interface PackOptions {
   codec: Codec;
   /** Compression level; defaults per codec (see compress.ts). */
   level?: number;
-  /** Identifies this sink in object names and metadata. */
+  /** Identifies this sink in object names and metadata (normalised by sink-id.ts `sinkId`). */
   sink: string;
   /** Object-name prefix, e.g. "captures/" (default ""). */
   prefix?: string;

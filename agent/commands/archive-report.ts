@@ -1,4 +1,12 @@
-import type { ArchiveSummary } from './archive.js';
+import type { Codec, PackReport } from '../archive/types.js';
+
+/** What one `archive` run did: the report formats it, `--json` prints it as it is. */
+export interface ArchiveSummary {
+  reports: PackReport[];
+  uploaded: { name: string; size: number; alreadyPresent: boolean }[];
+  /** Per input, in order: whether it was decompressed, and whether its compressed stream was damaged. */
+  inputs: { name: string; decompressed?: Codec; damage?: string }[];
+}
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(bytes < 1e6 ? 3 : 1);
 

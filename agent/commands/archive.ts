@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,18 +5,25 @@ import { Command, Option } from 'commander';
 import { packCapture } from '../archive/pack.js';
 import { indexPutRequest } from '../index/upload.js';
 import { DEFAULT_LEVEL, LEVEL_RANGE } from '../archive/compress.js';
-import { FRAME_SIZE_RANGE, type Codec, type DecapMode, type PackOptions, type PackReport, type SplitMode, type UnknownPolicy } from '../archive/types.js';
+import { FRAME_SIZE_RANGE, type Codec, type PackOptions, type SplitMode, type UnknownPolicy } from '../archive/types.js';
+import { CODEC_DEFAULT, DECAP_DEFAULT, SHARED_DEFAULTS } from '../archive/defaults.js';
+import { defaultSinkId, sinkId, sinkNameProblem } from '../archive/sink-id.js';
+import { DECAP_MODES, UDP_ENCAPSULATIONS, portKey, type DecapMode, type PortOptions, type UdpEncapName } from '../decap/registry.js';
 import { readPcapHeader } from '../pcap/reader.js';
 import { PcapFormatError } from '../pcap/errors.js';
 import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
 import { UsageError } from '../usage-error.js';
-import { formatReport } from './archive-report.js';
+import { formatReport, type ArchiveSummary } from './archive-report.js';
 import { prepareInput, type ArchiveInput } from './archive-inputs.js';
 import { withWorkDir } from './work-dir.js';
 import { directoryProblem } from '../fs/directory-target.js';
 
-interface ArchiveFlags {
+/** `--vxlan-port` and the like: commander names them vxlanPort, ... */
+type PortFlags = { [N in UdpEncapName as `${N}Port`]: number[] };
+const portFlag = <N extends UdpEncapName>(name: N): `${N}Port` => `${name}Port`;
+
+interface ArchiveFlags extends PortFlags {
   store: string;
   decap: DecapMode;
   split: SplitMode;
@@ -27,41 +33,41 @@ interface ArchiveFlags {
   level?: string;
   sink: string;
   prefix: string;
-  vxlanPort: number[];
-  genevePort: number[];
   fixTruncated: boolean;
   frameSize?: string;
   json: boolean;
 }
 
-export interface ArchiveSummary {
-  reports: PackReport[];
-  uploaded: { name: string; size: number; alreadyPresent: boolean }[];
-  /** Per input, in order: whether it was decompressed, and whether its compressed stream was damaged. */
-  inputs: { name: string; decompressed?: Codec; damage?: string }[];
-}
-
 export function registerArchiveCommand(program: Command): void {
-  program
+  // Defaults, and why some differ from the agent's: archive/defaults.ts.
+  const command = program
     .command('archive')
     .description('Archive capture files: decapsulate, split by source, compress, and put the objects into a store.')
     .argument('<capture...>', 'classic pcap files (e.g. from tcpdump -w), also gzip/zstd-compressed or a pipe such as <(ssh host cat x.pcap)')
     .requiredOption('--store <dir|url>', 'where objects go: a directory or file:// URL')
-    .addOption(new Option('--decap <mode>', 'encapsulation to take apart').choices(['auto', 'vxlan', 'geneve', 'gre', 'erspan', 'none']).default('auto'))
-    .addOption(new Option('--split <mode>', 'one object stream per source (VNI/key), or one combined stream').choices(['vni', 'none']).default('vni'))
-    .option('--combined', 'with --split vni, also write one combined stream', false)
-    .addOption(new Option('--unknown <policy>', 'packets that are not a known encapsulation').choices(['keep', 'drop']).default('keep'))
-    .addOption(new Option('--compress <codec>', 'compression codec').choices(['gzip', 'zstd']).default('gzip'))
-    .option('--level <n>', `compression level (default gzip ${DEFAULT_LEVEL.gzip}, zstd ${DEFAULT_LEVEL.zstd})`)
-    .option('--sink <id>', 'sink id used in object names', hostname())
-    .option('--prefix <prefix>', 'object name prefix', 'captures/')
-    .option(
-      '--vxlan-port <port>',
-      "UDP port recognised as VXLAN (repeatable; default 4789, the IANA port OCI VTAPs use; Linux's own vxlan devices default to 8472: add --vxlan-port 8472)",
-      collectPort,
-      [],
+    .addOption(
+      new Option('--decap <mode>', `encapsulation to take apart (the agent's default is ${DECAP_DEFAULT.run})`).choices(DECAP_MODES).default(DECAP_DEFAULT.archive),
     )
-    .option('--geneve-port <port>', 'UDP port recognised as GENEVE (repeatable; default 6081)', collectPort, [])
+    .addOption(new Option('--split <mode>', 'one object stream per source (VNI/key), or one combined stream').choices(['vni', 'none']).default(SHARED_DEFAULTS.split))
+    .option('--combined', 'with --split vni, also write one combined stream', SHARED_DEFAULTS.combined)
+    .addOption(new Option('--unknown <policy>', 'packets that are not a known encapsulation').choices(['keep', 'drop']).default(SHARED_DEFAULTS.unknown))
+    .addOption(
+      new Option('--compress <codec>', `compression codec (gzip opens in any Wireshark from 4.0; the agent's default is ${CODEC_DEFAULT.run})`)
+        .choices(['gzip', 'zstd'])
+        .default(CODEC_DEFAULT.archive),
+    )
+    .option('--level <n>', `compression level (default gzip ${DEFAULT_LEVEL.gzip}, zstd ${DEFAULT_LEVEL.zstd})`)
+    .option('--sink <id>', 'sink id used in object names (normalised: Sink_A -> sink-a)', defaultSinkId())
+    .option('--prefix <prefix>', 'object name prefix', SHARED_DEFAULTS.prefix);
+  for (const entry of UDP_ENCAPSULATIONS) {
+    const note = 'portNote' in entry ? `; ${entry.portNote}` : '';
+    command.addOption(
+      new Option(`--${entry.name}-port <port>`, `UDP port recognised as ${entry.label}, repeatable${note}`)
+        .argParser(collectPort)
+        .default([], entry.defaultPorts.join(', ')),
+    );
+  }
+  command
     .option('--frame-size <bytes>', `uncompressed pcap bytes per independently readable frame (${FRAME_SIZE_RANGE[0]}-${FRAME_SIZE_RANGE[1]}, default 1048576)`)
     .option('--no-fix-truncated', 'keep orig_len of truncated inner packets as captured')
     .option('--json', 'print the result as JSON', false)
@@ -69,6 +75,16 @@ export function registerArchiveCommand(program: Command): void {
       const summary = await runArchive(captures, flags);
       process.stdout.write(flags.json ? `${JSON.stringify(summary, jsonBigint, 2)}\n` : formatReport(summary));
     });
+}
+
+/** The `--<name>-port` flags given, as PackOptions port settings. */
+function portOptionsFrom(flags: PortFlags): PortOptions {
+  const options: PortOptions = {};
+  for (const entry of UDP_ENCAPSULATIONS) {
+    const ports = flags[portFlag(entry.name)];
+    if (ports.length > 0) options[portKey(entry.name)] = ports;
+  }
+  return options;
 }
 
 function collectPort(value: string, previous: number[]): number[] {
@@ -118,12 +134,14 @@ function localStoreDir(store: string): string | undefined {
 }
 
 export async function runArchive(captures: string[], flags: ArchiveFlags): Promise<ArchiveSummary> {
+  const problem = sinkNameProblem(flags.sink);
+  if (problem) throw new UsageError(`invalid --sink "${flags.sink}": ${problem}`);
   const level = parseLevel(flags.compress, flags.level);
   const frameSize = parseFrameSize(flags.frameSize);
   const storeDir = localStoreDir(flags.store);
   if (storeDir !== undefined) {
-    const problem = directoryProblem(storeDir);
-    if (problem) throw new UsageError(`--store ${problem}`);
+    const storeProblem = directoryProblem(storeDir);
+    if (storeProblem) throw new UsageError(`--store ${storeProblem}`);
   }
   const options: PackOptions = {
     decap: flags.decap,
@@ -132,12 +150,11 @@ export async function runArchive(captures: string[], flags: ArchiveFlags): Promi
     unknown: flags.unknown,
     codec: flags.compress,
     ...(level !== undefined ? { level } : {}),
-    sink: flags.sink,
+    sink: sinkId(flags.sink),
     prefix: flags.prefix,
     fixTruncated: flags.fixTruncated,
     ...(frameSize !== undefined ? { frameSize } : {}),
-    ...(flags.vxlanPort.length > 0 ? { vxlanPorts: flags.vxlanPort } : {}),
-    ...(flags.genevePort.length > 0 ? { genevePorts: flags.genevePort } : {}),
+    ...portOptionsFrom(flags),
   };
   return withWorkDir(async (workDir) => {
     const inputs: ArchiveInput[] = [];

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { sinkId, sinkNameProblem } from '../archive/sink-id.js';
+import { sourceForms } from '../decap/registry.js';
 import { FilterSyntaxError, parseFilter } from '../query/filter-parser.js';
 import type { FilterExpr } from '../query/filter-ast.js';
 import { UsageError } from '../usage-error.js';
@@ -18,14 +20,21 @@ export interface WindowFlags {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** A sink as the config names it ("Sink_A"), as object names carry it ("sink-a"): archive/sink-id.ts. */
+function collectSink(value: string, previous: string[]): string[] {
+  const problem = sinkNameProblem(value);
+  if (problem) throw new UsageError(`invalid --sink "${value}": ${problem}`);
+  return [...previous, sinkId(value)];
+}
+
 export function addWindowOptions(command: Command): Command {
   return command
     .requiredOption('--store <dir|url>', 'the archive: a directory, file:// or oci:// URL')
     .option('--from <time>', 'window start: RFC 3339 with zone (2026-11-21T14:05:00Z), epoch seconds, or relative (-2h)')
     .option('--to <time>', 'window end (inclusive), same forms; default now')
     .option('--last <duration>', 'the window is the last 15m / 2h / 1d (up to --to)')
-    .option('--source <token>', 'only this source, e.g. vxlan-1234 (repeatable)', collect, [])
-    .option('--sink <id>', 'only objects written by this sink (repeatable)', collect, [])
+    .option('--source <token>', `only this source, e.g. vxlan-1234 (repeatable; ${sourceForms()}, "-ip" after inner packets of bare IP)`, collect, [])
+    .option('--sink <name>', 'only objects written by this sink: its configured name or its id (Sink_A and sink-a are the same; repeatable)', collectSink, [])
     .option('--prefix <prefix>', 'object name prefix used when archiving', 'captures/');
 }
 

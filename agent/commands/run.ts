@@ -1,5 +1,6 @@
 /** `vtap-archiver run`: the sink agent (what vtap-archiver.service starts). */
 import type { Command } from 'commander';
+import { CODEC_DEFAULT } from '../archive/defaults.js';
 import type { ConfigOverrides } from '../daemon/config.js';
 import { UsageError } from '../usage-error.js';
 
@@ -23,10 +24,10 @@ export function registerRun(program: Command): void {
     .option('--store <url>', 'file:// URL, directory or oci://<namespace>/<bucket>?region=..')
     .option('--interface <name>', 'capture interface ("auto": the default route\'s)')
     .option('--spool-dir <dir>', 'spool and state directory')
-    .option('--sink <name>', 'this sink\'s name in object names (default: host name)')
+    .option('--sink <name>', 'this sink\'s name in object names, normalised: Sink_A -> sink-a (default: the host name up to the first dot)')
     .option('--http-port <port>', 'health and metrics port (default 9780)')
     .option('--http-host <host>', 'health and metrics address (default 0.0.0.0)')
-    .option('--compress <codec>', 'zstd or gzip')
+    .option('--compress <codec>', `zstd or gzip (default ${CODEC_DEFAULT.run}; gzip objects open in Wireshark 4.0, zstd ones need 4.4)`)
     .option('--check-config', 'validate the configuration, print it with defaults filled in, and exit')
     .action(async (flags: RunFlags) => {
       const overrides: ConfigOverrides = {};

@@ -87,21 +87,8 @@ export function detectInterface(): string {
   throw new Error('no capture interface found (no default route and no interface up); set "interface" in the config');
 }
 
-/** The BPF filter for the encapsulations the packer will decapsulate. */
-export function captureFilter(config: Pick<AgentConfig, 'decap' | 'vxlanPorts' | 'genevePorts'>): string {
-  const vxlan = config.vxlanPorts.map((port) => `udp dst port ${port}`);
-  const geneve = config.genevePorts.map((port) => `udp dst port ${port}`);
-  const gre = ['ip proto 47', 'ip6 proto 47'];
-  const parts: Record<AgentConfig['decap'], string[]> = {
-    vxlan,
-    geneve,
-    gre,
-    erspan: gre,
-    auto: [...vxlan, ...geneve, ...gre],
-    none: [],
-  };
-  return parts[config.decap].join(' or ');
-}
+/** The BPF filter for the encapsulations the packer will decapsulate: decap/registry.ts builds it. */
+export { captureFilter } from '../decap/registry.js';
 
 /**
  * Turns GRO/LRO off (merged "packets" far above the MTU otherwise) and checks the MTU. Never throws:

@@ -9,11 +9,11 @@
  *                                        // required by `run`: a sink that archived to its own disk by
  *                                        // default would fill it with data nobody looks for
  *   "prefix": "captures/",
- *   "sink": "<hostname>",
+ *   "sink": "<host name up to the first dot>",  // normalised to the sink id in object names: "Sink_A" -> "sink-a" (archive/sink-id.ts)
  *   "interface": "auto",                 // "auto" = the interface of the default route
- *   "decap": "vxlan", "split": "vni", "combined": false, "unknown": "keep",
- *   "compress": "zstd", "level": <codec default>,
- *   "vxlanPorts": [4789], "genevePorts": [6081],
+ *   "decap": "vxlan", "split": "vni", "combined": false, "unknown": "keep",   // archive/defaults.ts says why
+ *   "compress": "zstd", "level": <codec default>,                             // decap and codec differ from `archive`'s
+ *   "vxlanPorts": [4789], "genevePorts": [6081],   // one "<name>Ports" per UDP encapsulation (decap/registry.ts)
  *   "http": { "host": "0.0.0.0", "port": 9780 },  // host: an IP address (or localhost), never a name to resolve
  *   "spool": { "dir": "/var/lib/vtap-archiver", "quotaMegabytes": 4096, "reserveMegabytes": 512,
  *              "policy": "evict-oldest" | "pause-capture" },
@@ -30,9 +30,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { CODEC_DEFAULT, DECAP_DEFAULT, SHARED_DEFAULTS } from '../archive/defaults.js';
+import { SINK_NAME_PATTERN, SINK_NAME_RULE, defaultSinkId, sinkId } from '../archive/sink-id.js';
+import { DECAP_MODES, UDP_ENCAPSULATIONS, portKey, type PortKey } from '../decap/registry.js';
 import { captureFilterConfigSchema } from '../vtaps/filter-config.js';
 import { UsageError } from '../usage-error.js';
 
@@ -42,25 +44,28 @@ export const DEFAULT_HTTP_PORT = 9780;
 
 const port = z.number().int().min(1).max(65535);
 
+/** "vxlanPorts", "genevePorts", ...: one list of UDP ports per UDP encapsulation of decap/registry.ts. */
+const portFields = Object.fromEntries(
+  UDP_ENCAPSULATIONS.map((entry) => [portKey(entry.name), z.array(port).min(1).default([...entry.defaultPorts])]),
+) as Record<PortKey, z.ZodDefault<z.ZodArray<typeof port>>>;
+
 export const configSchema = z.strictObject({
   store: z.string().min(1).optional(),
   prefix: z
     .string()
     .regex(/^[A-Za-z0-9._/-]*$/, 'only letters, digits and . _ / - are allowed')
-    .default('captures/'),
-  sink: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,63}$/, 'letters, digits and . _ - only, at most 63 characters')
-    .optional(),
+    .default(SHARED_DEFAULTS.prefix),
+  // Normalised here, once (archive/sink-id.ts): "Sink_A" is the sink id "sink-a" everywhere.
+  sink: z.string().regex(SINK_NAME_PATTERN, SINK_NAME_RULE).transform(sinkId).optional(),
   interface: z.string().min(1).max(15).default('auto'),
-  decap: z.enum(['auto', 'vxlan', 'geneve', 'gre', 'erspan', 'none']).default('vxlan'),
-  split: z.enum(['vni', 'none']).default('vni'),
-  combined: z.boolean().default(false),
-  unknown: z.enum(['keep', 'drop']).default('keep'),
-  compress: z.enum(['zstd', 'gzip']).default('zstd'),
+  // Defaults shared with `archive`, and why some differ: archive/defaults.ts.
+  decap: z.enum(DECAP_MODES).default(DECAP_DEFAULT.run),
+  split: z.enum(['vni', 'none']).default(SHARED_DEFAULTS.split),
+  combined: z.boolean().default(SHARED_DEFAULTS.combined),
+  unknown: z.enum(['keep', 'drop']).default(SHARED_DEFAULTS.unknown),
+  compress: z.enum(['zstd', 'gzip']).default(CODEC_DEFAULT.run),
   level: z.number().int().min(1).max(22).optional(),
-  vxlanPorts: z.array(port).min(1).default([4789]),
-  genevePorts: z.array(port).min(1).default([6081]),
+  ...portFields,
   http: z
     .strictObject({
       // An address, not a name: a DNS lookup at start can hang for seconds when DNS is down.
@@ -163,8 +168,7 @@ export function parseConfig(raw: unknown, source = 'config'): AgentConfig {
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new UsageError(describeIssue(result.error, source));
   const config = result.data;
-  const sink = config.sink ?? hostname().split('.')[0]!.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63);
-  return { ...config, sink: sink || 'sink' };
+  return { ...config, sink: config.sink ?? defaultSinkId() };
 }
 
 /** The path of the first key that appears twice in one JSON object ("spool.dir"), if any. */

@@ -14,6 +14,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { PackOptions } from '../archive/types.js';
+import { portOptionsOf } from '../decap/registry.js';
 import type { ObjectStore } from '../store/store.js';
 import { parseObjectName } from '../archive/naming.js';
 import { UsageError } from '../usage-error.js';
@@ -140,8 +141,7 @@ export class Daemon {
     this.iface = config.interface === 'auto' ? detectInterface() : config.interface;
     this.packOptions = {
       decap: config.decap,
-      vxlanPorts: config.vxlanPorts,
-      genevePorts: config.genevePorts,
+      ...portOptionsOf(config),
       split: config.split,
       combined: config.combined,
       unknown: config.unknown,

@@ -1,4 +1,5 @@
-import { parseObjectName, sanitizeSink } from '../archive/naming.js';
+import { parseObjectName } from '../archive/naming.js';
+import { sinkId } from '../archive/sink-id.js';
 import type { ObjectStore } from '../store/store.js';
 
 /** Stores that can list and abort unfinished multipart uploads (Object Storage can; a directory has none). */
@@ -29,7 +30,7 @@ export async function abortOwnStaleUploads(
   startedAt: Date = new Date(),
 ): Promise<number> {
   if (!canSweep(store)) return 0;
-  const sink = sanitizeSink(config.sink);
+  const sink = sinkId(config.sink);
   try {
     const aborted = await store.abortStaleMultipartUploads(config.prefix, {
       which: (name) => parseObjectName(name)?.sink === sink,

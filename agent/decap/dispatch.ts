@@ -1,68 +1,80 @@
 /**
- * agent/decap/: decapsulation, one module per encapsulation (vxlan, geneve, gre, erspan) behind this
- * dispatcher, with the outer-header parser and the result type. Imports pcap/ and packet/; must not
- * import archive/ or anything above it (the type-only DecapMode import from archive/types.ts is the
- * one exception left, and moves into decap/ with the encapsulation registry, issue 10).
+ * agent/decap/: decapsulation, one module per encapsulation (vxlan, geneve, gre, erspan) listed in
+ * registry.ts and reached through this dispatcher, with the outer-header parser and the result type.
+ * Imports pcap/ and packet/; must not import archive/ or anything above it.
  */
-import type { DecapMode } from '../archive/types.js';
-import { decapErspan } from './erspan.js';
-import { decapGeneve } from './geneve.js';
-import { GRE_PROTO_ERSPAN_II, GRE_PROTO_ERSPAN_III, GreHeader, decapGrePayload, parseGre } from './gre.js';
+import { GreHeader, parseGre } from './gre.js';
 import { OuterHeaders, parseOuter } from './outer.js';
-import { DecapResult } from './result.js';
-import { decapVxlan } from './vxlan.js';
-
-export const DEFAULT_VXLAN_PORTS = [4789];
-export const DEFAULT_GENEVE_PORTS = [6081];
+import {
+  ENCAPSULATIONS,
+  encapNumber,
+  encapsulationsFor,
+  udpPorts,
+  type DecapMode,
+  type GreDecoder,
+  type PortOptions,
+  type UdpDecoder,
+} from './registry.js';
+import type { DecapResult } from './result.js';
 
 const IPPROTO_UDP = 17;
 const IPPROTO_GRE = 47;
 const UDP_HEADER_LENGTH = 8;
-const PORT_VXLAN = 1;
-const PORT_GENEVE = 2;
 
-export interface DecapOptions {
+/** The mode, and the UDP ports of each UDP encapsulation ("vxlanPorts"; default: the registry's). */
+export interface DecapOptions extends PortOptions {
   mode: DecapMode;
-  vxlanPorts?: number[];
-  genevePorts?: number[];
 }
 
 /** Decapsulates one record into `result`; false means "not an encapsulation we take apart". */
 export type Decapsulator = (buf: Buffer, start: number, end: number, linktype: number, result: DecapResult) => boolean;
 
+const notEnabled = () => false;
+
 /**
- * Builds the one dispatch for the enabled encapsulations: outer headers first, then by IP
- * protocol (UDP port table, GRE protocol type) to the small per-encapsulation modules.
+ * Builds the one dispatch for the enabled encapsulations (decap/registry.ts): outer headers first,
+ * then by IP protocol, through a UDP port table or a GRE protocol-type table, to the small
+ * per-encapsulation decoders. Both tables hold encapsulation numbers (DecapResult.encap), so the
+ * hot path is two array reads and one call.
  */
 export function createDecapsulator(options: DecapOptions): Decapsulator {
-  const { mode } = options;
-  const wants = (kind: DecapMode) => mode === 'auto' || mode === kind;
+  const enabled = encapsulationsFor(options.mode);
+  if (enabled.length === 0) return notEnabled;
   const portTable = new Uint8Array(65536);
-  if (wants('vxlan')) for (const port of options.vxlanPorts ?? DEFAULT_VXLAN_PORTS) portTable[port] = PORT_VXLAN;
-  if (wants('geneve')) for (const port of options.genevePorts ?? DEFAULT_GENEVE_PORTS) portTable[port] = PORT_GENEVE;
-  const udp = wants('vxlan') || wants('geneve');
-  const gre = wants('gre');
-  const erspan = wants('erspan');
+  const greTable = new Uint8Array(65536);
+  const udpDecoders: UdpDecoder[] = new Array<UdpDecoder>(ENCAPSULATIONS.length + 1).fill(notEnabled);
+  const greDecoders: GreDecoder[] = new Array<GreDecoder>(ENCAPSULATIONS.length + 1).fill(notEnabled);
+  for (const entry of enabled) {
+    const encap = encapNumber(entry);
+    if (entry.carrier === 'udp') {
+      for (const port of udpPorts(entry, options)) portTable[port] = encap;
+      udpDecoders[encap] = entry.decode;
+    } else {
+      for (const protocol of entry.greProtocols) greTable[protocol] = encap;
+      greDecoders[encap] = entry.decode;
+    }
+  }
+  const udp = enabled.some((entry) => entry.carrier === 'udp');
+  const gre = enabled.some((entry) => entry.carrier === 'gre');
   const outer = new OuterHeaders();
   const greHeader = new GreHeader();
 
   return (buf, start, end, linktype, result) => {
-    if (mode === 'none' || !parseOuter(buf, start, end, linktype, outer)) return false;
+    if (!parseOuter(buf, start, end, linktype, outer)) return false;
     const l4End = outer.l4End;
-    let ok = false;
+    let encap = 0;
     if (outer.protocol === IPPROTO_UDP) {
       if (!udp || outer.l4Start + UDP_HEADER_LENGTH > l4End) return false;
-      const kind = portTable[buf.readUInt16BE(outer.l4Start + 2)];
-      const payload = outer.l4Start + UDP_HEADER_LENGTH;
-      if (kind === PORT_VXLAN) ok = decapVxlan(buf, payload, l4End, result);
-      else if (kind === PORT_GENEVE) ok = decapGeneve(buf, payload, l4End, result);
+      encap = portTable[buf.readUInt16BE(outer.l4Start + 2)]!;
+      if (encap === 0 || !udpDecoders[encap]!(buf, outer.l4Start + UDP_HEADER_LENGTH, l4End, result)) return false;
     } else if (outer.protocol === IPPROTO_GRE) {
-      if (!(gre || erspan) || !parseGre(buf, outer.l4Start, l4End, greHeader)) return false;
-      const isErspan = greHeader.protocol === GRE_PROTO_ERSPAN_II || greHeader.protocol === GRE_PROTO_ERSPAN_III;
-      if (isErspan) ok = erspan && decapErspan(buf, greHeader, l4End, result);
-      else ok = gre && decapGrePayload(greHeader, l4End, result);
+      if (!gre || !parseGre(buf, outer.l4Start, l4End, greHeader)) return false;
+      encap = greTable[greHeader.protocol]!;
+      if (encap === 0 || !greDecoders[encap]!(buf, greHeader, l4End, result)) return false;
+    } else {
+      return false;
     }
-    if (!ok) return false;
+    result.encap = encap;
     result.innerEnd = l4End;
     result.outerSrcOffset = outer.srcOffset;
     result.outerSrcLength = outer.srcLength;

@@ -1,6 +1,6 @@
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../pcap/format.js';
-import { GRE_PROTO_ERSPAN_II, GRE_PROTO_ERSPAN_III, GreHeader } from './gre.js';
-import { DecapResult, Encap } from './result.js';
+import { GRE_PROTO_ERSPAN_II, GRE_PROTO_ERSPAN_III, type GreHeader } from './gre.js';
+import type { DecapResult } from './result.js';
 
 const ERSPAN_II_LENGTH = 8;
 const ERSPAN_III_LENGTH = 12;
@@ -39,7 +39,6 @@ export function decapErspan(buf: Buffer, gre: GreHeader, end: number, result: De
     return false;
   }
   if (start + headerLength >= end) return false;
-  result.encap = Encap.Erspan;
   result.id = session;
   result.innerStart = start + headerLength;
   result.innerLinktype = linktype;

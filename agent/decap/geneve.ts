@@ -1,5 +1,5 @@
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../pcap/format.js';
-import { DecapResult, Encap } from './result.js';
+import type { DecapResult } from './result.js';
 
 const GENEVE_BASE_LENGTH = 8;
 
@@ -18,7 +18,6 @@ export function decapGeneve(buf: Buffer, offset: number, end: number, result: De
   else if (protocol === 0x0800 || protocol === 0x86dd) linktype = LINKTYPE_RAW;
   else return false;
   if (offset + headerLength >= end) return false;
-  result.encap = Encap.Geneve;
   result.id = buf.readUIntBE(offset + 4, 3);
   result.innerStart = offset + headerLength;
   result.innerLinktype = linktype;

@@ -1,5 +1,5 @@
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../pcap/format.js';
-import { DecapResult, Encap } from './result.js';
+import type { DecapResult } from './result.js';
 
 export const GRE_PROTO_TEB = 0x6558;
 export const GRE_PROTO_ERSPAN_II = 0x88be;
@@ -41,13 +41,12 @@ export function parseGre(buf: Buffer, offset: number, end: number, gre: GreHeade
 }
 
 /** GRE carrying Ethernet (GRETAP, 0x6558) or bare IPv4/IPv6; the source is the GRE key. */
-export function decapGrePayload(gre: GreHeader, end: number, result: DecapResult): boolean {
+export function decapGrePayload(_buf: Buffer, gre: GreHeader, end: number, result: DecapResult): boolean {
   let linktype: number;
   if (gre.protocol === GRE_PROTO_TEB) linktype = LINKTYPE_ETHERNET;
   else if (gre.protocol === 0x0800 || gre.protocol === 0x86dd) linktype = LINKTYPE_RAW;
   else return false;
   if (gre.payloadStart >= end) return false;
-  result.encap = Encap.Gre;
   result.id = gre.hasKey ? gre.key : -1;
   result.innerStart = gre.payloadStart;
   result.innerLinktype = linktype;

@@ -1,26 +1,16 @@
-/** Encapsulations we take apart; the numbers are internal (they key the per-source streams). */
-export const enum Encap {
-  None = 0,
-  Vxlan = 1,
-  Geneve = 2,
-  Gre = 3,
-  Erspan = 4,
-}
-
-export const ENCAP_NAMES: Record<Encap, string> = {
-  [Encap.None]: 'raw',
-  [Encap.Vxlan]: 'vxlan',
-  [Encap.Geneve]: 'geneve',
-  [Encap.Gre]: 'gre',
-  [Encap.Erspan]: 'erspan',
-};
+/**
+ * Which encapsulation a packet had: 0 none, n the n-th entry of decap/registry.ts (its name is
+ * ENCAP_NAMES[n] there). The numbers are internal: they key the packer's per-source streams.
+ */
+export type Encap = number;
 
 /**
  * Filled in by the decapsulators for one packet. One instance is reused for every packet, so the
  * hot path allocates nothing.
  */
 export class DecapResult {
-  encap: Encap = Encap.None;
+  /** Set by the dispatch (the decoders need not know their number). */
+  encap: Encap = 0;
   /** VNI (VXLAN, GENEVE), GRE key, or ERSPAN session id; -1 when the encapsulation carries none. */
   id = -1;
   /** Where the inner frame starts in the record, and where the outer payload really ends. */

@@ -1,5 +1,5 @@
 import { LINKTYPE_ETHERNET } from '../pcap/format.js';
-import { DecapResult, Encap } from './result.js';
+import type { DecapResult } from './result.js';
 
 const VXLAN_HEADER_LENGTH = 8;
 const FLAG_VNI_VALID = 0x08;
@@ -11,7 +11,6 @@ const FLAG_VNI_VALID = 0x08;
 export function decapVxlan(buf: Buffer, offset: number, end: number, result: DecapResult): boolean {
   if (offset + VXLAN_HEADER_LENGTH + 14 > end) return false;
   if ((buf[offset]! & FLAG_VNI_VALID) === 0) return false;
-  result.encap = Encap.Vxlan;
   result.id = buf.readUIntBE(offset + 4, 3);
   result.innerStart = offset + VXLAN_HEADER_LENGTH;
   result.innerLinktype = LINKTYPE_ETHERNET;

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createDecapsulator } from '../../agent/decap/dispatch.js';
-import { DecapResult, ENCAP_NAMES } from '../../agent/decap/result.js';
+import { DecapResult } from '../../agent/decap/result.js';
+import { encapName } from '../../agent/decap/registry.js';
 import { readPcapFile, readPcapHeader } from '../../agent/pcap/reader.js';
 
 const GOLDEN = fileURLToPath(new URL('../fixtures/decap-golden/', import.meta.url));
@@ -40,7 +41,7 @@ describe('decapsulation golden files', () => {
         return;
       }
       actual.push({
-        encap: ENCAP_NAMES[result.encap],
+        encap: encapName(result.encap),
         id: result.id,
         linktype: result.innerLinktype,
         innerOffset: result.innerStart - start,

@@ -13,8 +13,7 @@ const ALLOWED: Record<string, string[]> = {
   fs: [],
   oci: [],
   packet: ['pcap'],
-  // The type-only DecapMode import from archive/types.ts moves into decap/ (issue 10); drop 'archive' then.
-  decap: ['pcap', 'packet', 'archive'],
+  decap: ['pcap', 'packet'],
   archive: ['pcap', 'packet', 'decap', 'index', 'fs'],
   index: ['pcap', 'store', 'archive'],
   store: ['fs', 'store/oci'],
