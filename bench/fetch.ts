@@ -148,7 +148,9 @@ async function main(): Promise<void> {
       ['1 h', hourStart, hourStart + 3600n * NS - 1n],
       ...(HOURS >= 24 ? [['24 h', BigInt(DAY_START) * NS, BigInt(DAY_START + 24 * 3600) * NS - 1n] as [string, bigint, bigint]] : []),
     ];
-    console.log('store   window  packets  read/window-bytes  wall s  peak MB  baseline s  x faster');
+    // Peak RSS is the fetch process's alone (/usr/bin/time on the CLI); the OCI stand-in runs in this process.
+    console.log('store   window  packets  read/window-bytes  wall s  peak RSS MB  baseline s  x faster  load');
+    const peaks: string[] = [];
     for (const [storeName, url, store] of [['local', localDir, local], ['oci', ociUrl, oci]] as const) {
       for (const [label, fromNs, toNs] of windows) {
         const out = join(dir, 'out.pcap');
@@ -161,9 +163,11 @@ async function main(): Promise<void> {
         console.log(
           `${storeName.padEnd(6)}  ${label.padEnd(6)}  ${(summary?.[1] ?? '?').padStart(7)}  ` +
             `${`${summary?.[2] ?? '?'} / ${summary?.[3] ?? '?'} MB = ${summary?.[4] ?? '?'}%`.padStart(17)}  ${run.seconds.toFixed(2).padStart(6)}  ` +
-            `${run.peakMb.toFixed(0).padStart(7)}  ${base ? base.seconds.toFixed(2).padStart(10) : '         -'}  ${base ? (base.seconds / run.seconds).toFixed(1).padStart(8) : '       -'}`,
+            `${run.peakMb.toFixed(0).padStart(11)}  ${base ? base.seconds.toFixed(2).padStart(10) : '         -'}  ${base ? (base.seconds / run.seconds).toFixed(1).padStart(8) : '       -'}  ${loadavg()[0]!.toFixed(1).padStart(4)}`,
         );
+        peaks.push(`${label} ${run.peakMb.toFixed(0)} MB`);
       }
+      console.log(`${storeName}: peak RSS of the fetch process by window: ${peaks.splice(0).join(', ')}`);
     }
   } finally {
     await standin.stop();

@@ -78,7 +78,8 @@ def frame():
         while n is None: n = network()
         return n
     r = random.random()
-    if r < 0.04: return Ether(src="02:00:00:00:00:01", dst="ff:ff:ff:ff:ff:ff")/ARP(psrc=random.choice(v4hosts), pdst=random.choice(v4hosts))
+    # ARP, and a quarter as much RARP (same draws, so the rest of the traffic stays as it was).
+    if r < 0.04: return Ether(src="02:00:00:00:00:01", dst="ff:ff:ff:ff:ff:ff", type=0x0806 if r < 0.03 else 0x8035)/ARP(op=1 if r < 0.03 else 3, psrc=random.choice(v4hosts), pdst=random.choice(v4hosts))
     if r < 0.06: return Ether(src="02:00:00:00:00:0a", dst="01:80:c2:00:00:0e", type=0x88cc)/Raw(b"\\x02\\x07\\x04" + b"l" * 20)
     n = network()
     if n is None: n = ip4()/l4(0)

@@ -47,7 +47,7 @@ export function registerFetchCommand(program: Command): void {
       .command('fetch')
       .description(
         'Get the archived packets of a window back out as one pcap/pcapng, merged in time order, optionally ' +
-          'filtered (tcpdump syntax: host, net, port, portrange, src/dst, tcp, udp, icmp, icmp6, ip, ip6, ip proto N, vlan N, and/or/not). ' +
+          'filtered (tcpdump syntax: host, net, port, portrange, src/dst, tcp, udp, icmp, icmp6, ip, ip6, ip proto N, arp, rarp, vlan N, and/or/not). ' +
           'Exit status: 0 packets written, 1 nothing matched, 2 bad input, 3 partial (damaged objects or frames skipped).',
       )
       .argument('[filter...]', 'filter expression on the inner packet, e.g. host 10.0.3.7 and port 443'),

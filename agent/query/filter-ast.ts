@@ -13,6 +13,7 @@ export type FilterExpr =
   | HostTest
   | PortTest
   | EtherTypeTest
+  | LinkProtoTest
   | ProtoTest
   | VlanTest;
 
@@ -48,6 +49,13 @@ export interface EtherTypeTest {
   shift: number;
 }
 
+/** `arp` (0x0806) or `rarp` (0x8035): an ethertype with no IP header; false on raw IP links. */
+export interface LinkProtoTest {
+  op: 'linkproto';
+  ethertype: number;
+  shift: number;
+}
+
 /** `tcp`, `udp`, `icmp`, `icmp6`, `ip proto N`, `ip6 proto N`. */
 export interface ProtoTest {
   op: 'proto';
@@ -70,3 +78,5 @@ export const IPPROTO_ICMP = 1;
 export const IPPROTO_ICMPV6 = 58;
 export const IPPROTO_FRAGMENT = 44;
 export const PORT_PROTOS = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP];
+export const ETHERTYPE_ARP = 0x0806;
+export const ETHERTYPE_RARP = 0x8035;

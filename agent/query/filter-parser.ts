@@ -5,6 +5,8 @@
  */
 import { isIP } from 'node:net';
 import {
+  ETHERTYPE_ARP,
+  ETHERTYPE_RARP,
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
   IPPROTO_SCTP,
@@ -18,7 +20,7 @@ import {
 /**
  * Parses the tcpdump filter subset the archive answers: host, net, port, portrange (with src/dst
  * forms and an optional ip/ip6/tcp/udp/sctp qualifier), tcp, udp, icmp, icmp6, ip, ip6,
- * ip proto N, ip6 proto N, vlan [N], and/or/not/!/&&/||, parentheses. As in libpcap, `and` and
+ * ip proto N, ip6 proto N, arp, rarp, vlan [N], and/or/not/!/&&/||, parentheses. As in libpcap, `and` and
  * `or` have equal precedence and associate left to right, a bare value after and/or reuses the
  * previous primitive's qualifiers (`port 80 or 443`), and `vlan` shifts the offsets of every
  * primitive written after it.
@@ -82,7 +84,7 @@ interface Qualifiers {
 
 const PROTO_QUALIFIERS = new Set<string>(['ip', 'ip6', 'tcp', 'udp', 'sctp']);
 const TYPE_QUALIFIERS = new Set<string>(['host', 'net', 'port', 'portrange']);
-const KEYWORDS = new Set(['and', 'or', 'not', 'src', 'dst', 'proto', 'vlan', 'icmp', 'icmp6', ...PROTO_QUALIFIERS, ...TYPE_QUALIFIERS]);
+const KEYWORDS = new Set(['and', 'or', 'not', 'src', 'dst', 'proto', 'vlan', 'icmp', 'icmp6', 'arp', 'rarp', ...PROTO_QUALIFIERS, ...TYPE_QUALIFIERS]);
 const TRANSPORT: Record<string, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP };
 
 class Parser {
@@ -175,6 +177,10 @@ class Parser {
       return word === 'icmp'
         ? { op: 'proto', proto: IPPROTO_ICMP, families: [4], shift: this.shift }
         : { op: 'proto', proto: IPPROTO_ICMPV6, families: [6], shift: this.shift };
+    }
+    if (word === 'arp' || word === 'rarp') {
+      this.next();
+      return { op: 'linkproto', ethertype: word === 'arp' ? ETHERTYPE_ARP : ETHERTYPE_RARP, shift: this.shift };
     }
     let proto: ProtoQualifier | undefined;
     if (PROTO_QUALIFIERS.has(word)) {

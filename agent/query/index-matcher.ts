@@ -28,6 +28,8 @@ interface Subject {
 /** The network-layer facts of an index entry, all packets of it alike. */
 interface NetworkView {
   ether(family: 4 | 6): Tri;
+  /** `arp`/`rarp`: a non-IP ethertype. */
+  link(ethertype: number): Tri;
   proto(families: Array<4 | 6>, proto: number): Tri;
   port(families: Array<4 | 6>, protos: number[], lo: number, hi: number, dir: Direction): Tri;
   host(family: 4 | 6, addr: Uint8Array, mask: Uint8Array, dir: Direction, ipOnly: boolean): Tri;
@@ -45,6 +47,8 @@ function evaluate(expr: FilterExpr, subject: Subject): Tri {
       return subject.vlan(expr.shift, expr.id);
     case 'ethertype':
       return subject.network(expr.shift, (n) => n.ether(expr.family));
+    case 'linkproto':
+      return subject.network(expr.shift, (n) => n.link(expr.ethertype));
     case 'proto':
       return subject.network(expr.shift, (n) => n.proto(expr.families, expr.proto));
     case 'port':
@@ -92,6 +96,7 @@ export function flowMayMatch(expr: FilterExpr | undefined, linktype: number, flo
   const dst = addressBytes(flow.dst);
   const view: NetworkView = {
     ether: (family) => tri(flow.v === family),
+    link: () => F, // a flow line is IPv4 or IPv6
     proto(families, proto) {
       if (!families.includes(flow.v)) return F;
       if (flow.v === 4) return tri(flow.proto === proto);
@@ -116,24 +121,31 @@ export function flowMayMatch(expr: FilterExpr | undefined, linktype: number, flo
   return evaluate(expr, taggedSubject(linktype, flow.vlan, view));
 }
 
-const ALL_MAYBE: NetworkView = { ether: () => M, proto: () => M, port: () => M, host: () => M };
+const ALL_MAYBE: NetworkView = { ether: () => M, link: () => M, proto: () => M, port: () => M, host: () => M };
+
+/** The ethertype an index class names ("arp", "ethertype-0x8035"), if it names one. */
+function classEthertype(name: string): number | undefined {
+  if (name === 'arp') return ETHERTYPE_ARP;
+  const hex = /^ethertype-0x([0-9a-f]{1,4})$/i.exec(name)?.[1];
+  return hex === undefined ? undefined : parseInt(hex, 16);
+}
 
 /** A class line: non-IP (or unparseable IP) packets, known by ethertype at best. */
 export function classMayMatch(expr: FilterExpr | undefined, linktype: number, entry: ClassEntry): Tri {
   if (!expr) return T;
-  const ethertype = entry.class === 'arp' ? ETHERTYPE_ARP : /^ethertype-0x([0-9a-f]{1,4})$/i.exec(entry.class)?.[1];
+  const type = classEthertype(entry.class);
   let view: NetworkView;
   if (entry.class === 'ipv4-malformed') {
-    view = { ...ALL_MAYBE, ether: (family) => tri(family === 4) };
-  } else if (ethertype === undefined) {
+    view = { ...ALL_MAYBE, ether: (family) => tri(family === 4), link: () => F };
+  } else if (type === undefined) {
     view = ALL_MAYBE;
   } else {
-    const type = typeof ethertype === 'number' ? ethertype : parseInt(ethertype, 16);
     if (type === 0x0800 || type === 0x86dd) {
       view = ALL_MAYBE;
     } else {
       view = {
         ether: () => F,
+        link: (ethertype) => tri(linktype === LINKTYPE_ETHERNET && ethertype === type),
         proto: () => F,
         port: () => F,
         host: (family, _addr, _mask, _dir, ipOnly) => (family === 4 && !ipOnly && (type === ETHERTYPE_ARP || type === ETHERTYPE_RARP) ? M : F),
@@ -182,10 +194,12 @@ export function summaryMayMatch(expr: FilterExpr | undefined, linktype: number, 
   // A CIDR we cannot read covers anything.
   const unknownSet = v4.some((c) => !c) || v6.some((c) => !c) || summary.classes.some((c) => c === 'other' || c === 'ipv4-malformed');
   const hasArp = summary.classes.some((c) => c === 'arp' || /^ethertype-0x8035$/i.test(c));
+  const ethertypes = new Set(summary.classes.map(classEthertype));
   const families = (fs: Array<4 | 6>) => (fs.includes(4) && v4.length > 0) || (fs.includes(6) && v6.length > 0);
   const maybe = (b: boolean): Tri => (b || unknownSet ? M : F);
   const view: NetworkView = {
     ether: (family) => maybe(families([family])),
+    link: (ethertype) => maybe(ethernet && ethertypes.has(ethertype)),
     proto: (fs, proto) =>
       maybe(families(fs) && (summary.protos.includes(proto) || (fs.includes(6) && v6.length > 0 && IPV6_EXTENSION_HEADERS.has(proto)))),
     port: (fs, protos, lo, hi) =>

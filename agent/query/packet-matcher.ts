@@ -114,6 +114,11 @@ function compile(expr: FilterExpr, link: Link): Test {
       const shift = expr.shift;
       return (p) => link.etherType(p, shift) === want;
     }
+    case 'linkproto': {
+      if (!link.hasArp) return () => false;
+      const { ethertype, shift } = expr;
+      return (p) => link.etherType(p, shift) === ethertype;
+    }
     case 'proto': {
       if (!link.hasVlan && expr.shift > 0) return () => false;
       const { proto, shift } = expr;

@@ -103,7 +103,7 @@ export async function mergeWindow(ctx: FetchContext, objects: AsyncIterable<Sele
       const top = heap.peek();
       if (top && firstNs > top.packet.ns) break;
       const plan = (await plans.take())!;
-      if (plan.index && plan.reads.length === 0) continue; // its index rules it out
+      if (plan.header && plan.reads.length === 0) continue; // its index rules it out
       await open(plan);
     }
     const head = heap.pop();

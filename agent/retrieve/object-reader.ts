@@ -30,7 +30,7 @@ export class ObjectReader {
     private readonly ctx: FetchContext,
     readonly plan: ObjectPlan,
   ) {
-    if (plan.index) this.linktype = plan.index.header.pcap.linktype;
+    if (plan.header) this.linktype = plan.header.pcap.linktype;
   }
 
   get name(): string {
@@ -43,7 +43,7 @@ export class ObjectReader {
       if (this.done) return undefined;
       this.queue = [];
       this.position = 0;
-      if (this.plan.index) await this.readNextRange();
+      if (this.plan.header) await this.readNextRange();
       else await this.readNextChunk();
     }
     return this.queue[this.position++];
@@ -62,7 +62,7 @@ export class ObjectReader {
   }
 
   private async readNextRange(): Promise<void> {
-    const index = this.plan.index!;
+    const header = this.plan.header!;
     const read = this.plan.reads[this.readIndex];
     if (!read) {
       this.done = true;
@@ -78,14 +78,14 @@ export class ObjectReader {
     }
     this.readIndex += 1;
     if (this.readIndex === 1) this.ctx.stats.objectsRead += 1;
-    this.matcher ??= packetMatcher(this.ctx.filter, index.header.pcap.linktype);
-    const header = pcapHeaderFromIndex(index.header);
+    this.matcher ??= packetMatcher(this.ctx.filter, header.pcap.linktype);
+    const pcapHeader = pcapHeaderFromIndex(header);
     for (const frame of read.frames) {
       const slice = bytes.subarray(frame.offset - read.start, frame.offset - read.start + frame.length);
       const what = `frame ${frame.i} of ${this.name}`;
       let raw: Buffer;
       try {
-        raw = index.header.codec === 'zstd' ? zstdDecompressSync(slice) : gunzipSync(slice);
+        raw = header.codec === 'zstd' ? zstdDecompressSync(slice) : gunzipSync(slice);
       } catch (error) {
         this.damaged(what, (error as Error).message);
         continue;
@@ -95,7 +95,7 @@ export class ObjectReader {
       const parser: PcapParser = new PcapParser((buf, start, end, sec, frac, origLen) =>
         this.keep(buf, start, end, sec, frac, origLen, parser.fileHeader!.nanosecond));
       try {
-        if (frame.i > 0) parser.push(header);
+        if (frame.i > 0) parser.push(pcapHeader);
         parser.push(raw);
         const cut = parser.finish();
         if (cut) {

@@ -26,17 +26,21 @@ export function outputFormat(flag: string | undefined, path: string | undefined)
 
 const SNAPLEN = 262144;
 const FLUSH_AT = 1024 * 1024;
+/** Packets are copied into chunks of this size: one allocation per chunk, not two per packet. */
+const CHUNK_BYTES = FLUSH_AT + 64 * 1024;
 
 /**
  * Packets out, to a file or stdout, in classic pcap (nanosecond, one link type) or pcapng (one
  * interface per source and link type). The file is opened when this is made, before any download,
- * so an unwritable path fails first. Writes are batched and wait for the stream to drain.
+ * so an unwritable path fails first. Writes are batched into chunks and wait for the stream to drain.
  */
 export class PacketOutput {
   private readonly stream: Writable;
   private readonly ownStream: WriteStream | undefined;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private chunk = Buffer.alloc(0);
+  private used = 0;
   private started = false;
   private linktype: number | undefined;
   private readonly interfaces = new Map<string, number>();
@@ -77,13 +81,12 @@ export class PacketOutput {
           `the packets of the window have different link types (${this.linktype} and ${origin.linktype} from ${origin.source}): use --format pcapng or choose sources with --source`,
         );
       }
-      const head = Buffer.alloc(16);
-      head.writeUInt32LE(Number(ns / 1_000_000_000n), 0);
-      head.writeUInt32LE(Number(ns % 1_000_000_000n), 4);
-      head.writeUInt32LE(data.length, 8);
-      head.writeUInt32LE(origLen, 12);
-      this.push(head);
-      this.push(data);
+      const record = this.room(16 + data.length);
+      record.writeUInt32LE(Number(ns / 1_000_000_000n), 0);
+      record.writeUInt32LE(Number(ns % 1_000_000_000n), 4);
+      record.writeUInt32LE(data.length, 8);
+      record.writeUInt32LE(origLen, 12);
+      data.copy(record, 16);
     } else {
       const key = `${origin.source}\u0000${origin.linktype}`;
       let id = this.interfaces.get(key);
@@ -99,14 +102,32 @@ export class PacketOutput {
     if (this.pendingBytes >= FLUSH_AT) await this.flush();
   }
 
+  /** The next n bytes of the current chunk, to fill in (a new chunk when this one is full). */
+  private room(n: number): Buffer {
+    if (this.used + n > this.chunk.length) {
+      this.seal();
+      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, n));
+    }
+    const at = this.used;
+    this.used += n;
+    this.pendingBytes += n;
+    return this.chunk.subarray(at, at + n);
+  }
+
+  private seal(): void {
+    if (this.used > 0) this.pending.push(this.chunk.subarray(0, this.used));
+    this.chunk = this.chunk.subarray(this.used);
+    this.used = 0;
+  }
+
   private push(buf: Buffer): void {
-    this.pending.push(buf);
-    this.pendingBytes += buf.length;
+    buf.copy(this.room(buf.length));
   }
 
   private async flush(): Promise<void> {
+    this.seal();
     if (this.pending.length === 0) return;
-    const chunk = Buffer.concat(this.pending);
+    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
     if (!this.stream.write(chunk)) await once(this.stream, 'drain');

@@ -7,7 +7,7 @@
 import { buffer } from 'node:stream/consumers';
 import type { FilterExpr } from '../query/filter-ast.js';
 import { classMayMatch, F, flowMayMatch, summaryMayMatch } from '../query/index-matcher.js';
-import { readIndex, type FrameEntry, type ObjectIndex } from '../query/index-reader.js';
+import { readIndex, type FrameEntry, type IndexHeader, type ObjectIndex } from '../query/index-reader.js';
 import type { ObjectStore } from '../store/store.js';
 import type { SelectedObject } from './select.js';
 
@@ -49,8 +49,13 @@ export interface FrameRead {
 
 export interface ObjectPlan {
   object: SelectedObject;
-  /** Undefined: no usable index, read the object in full. */
-  index?: ObjectIndex;
+  /**
+   * The index's header line; undefined: no usable index, read the object in full. Only the header
+   * is kept: a plan waits in the lookahead queue and lives while its object is open, and keeping its
+   * whole parsed index (flows, frames) made every index outlive young-generation GCs, which grew the
+   * heap with the window's length.
+   */
+  header?: IndexHeader;
   reads: FrameRead[];
   /** The first read, started ahead of time so the merge rarely waits for the network. */
   firstRead?: Promise<Buffer>;
@@ -129,7 +134,7 @@ export async function planObject(ctx: FetchContext, object: SelectedObject): Pro
   const index = await loadIndex(ctx, object);
   if (!index) return { object, reads: [] };
   const reads = groupReads(framesToRead(ctx, index));
-  const plan: ObjectPlan = { object, index, reads };
+  const plan: ObjectPlan = { object, header: index.header, reads };
   const first = reads[0];
   if (first) {
     plan.firstRead = download(ctx, object.info.name, first);

@@ -1,8 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../testkit/cli.js';
+import { CLI, runCli } from '../../testkit/cli.js';
 import { scapy } from '../../testkit/scapy.js';
 import { diffFrames, readFrames } from '../../testkit/tshark.js';
 import { vxlanInnerFrames } from '../../testkit/expect-inner.js';
@@ -57,6 +59,20 @@ describe('vtap-archiver fetch', () => {
     expect(expected).toHaveLength(29); // packet 119 is 250 ns after the window's end
     expect(frames).toHaveLength(expected.length);
     expect(diffFrames(frames, expected)).toMatchObject({ missingCount: 0, extraCount: 0 });
+  });
+
+  it('on a real terminal: a progress line on stderr, and stdout (-o -) carries only the packets', async () => {
+    const window = ['--from', '2025-11-21T13:59:30Z', '--to', '2025-11-21T14:00:29Z'];
+    const plain = join(dir, 'plain.pcap');
+    expect((await runCli(['fetch', '--store', store, ...window, '-o', plain])).code).toBe(0);
+    // script(1) runs the command on a pseudo-terminal: stderr is the terminal, stdout goes to a file.
+    const piped = join(dir, 'tty-stdout.pcap');
+    const command = [process.execPath, CLI, 'fetch', '--store', store, ...window, '-o', '-'].join(' ');
+    const { stdout: terminal } = await promisify(execFile)('script', ['-qec', `${command} > ${piped}`, '/dev/null']);
+    expect(terminal).toMatch(/\r\x1b\[Khour 1\/2, objects \d+\/\d+, [\d.]+ of [\d.]+ MB, [\d.]+ MB\/s, ETA \d+ s/);
+    // The line is erased before the summary, which ends the terminal's output (packet 89 is 250 ns after the window).
+    expect(terminal).toMatch(/\r\x1b\[K59 packets \([\d.]+ MB\) to stdout; [^\r\n]*\r?\n$/);
+    expect(await readFile(piped)).toEqual(await readFile(plain));
   });
 
   it.each([

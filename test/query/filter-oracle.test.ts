@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseFilter, FilterSyntaxError } from '../../agent/query/filter-parser.js';
 import { packetMatcher } from '../../agent/query/packet-matcher.js';
 import { describeRecords, readPcap, tcpdumpFilter, type PcapFile } from '../../testkit/pcap-records.js';
-import { ORACLE_EXPRESSIONS, writeQueryTraffic } from '../../testkit/query-traffic.js';
+import { HOST_A, ORACLE_EXPRESSIONS, writeQueryTraffic } from '../../testkit/query-traffic.js';
 
 let dir: string;
 const files: Record<string, string> = {};
@@ -50,6 +50,24 @@ describe('the packet matcher agrees with libpcap', () => {
   it.each(ORACLE_EXPRESSIONS.filter((e) => !e.includes('vlan')))('raw IP (101): %s', async (expression) => {
     const expected = await tcpdumpFilter(files.raw!, expression);
     expect(describeRecords(ours(parsed.raw!, expression))).toEqual(describeRecords(expected.records));
+  });
+});
+
+/** ARP and RARP carry no IP header: only the non-IP classes of an index can answer them. */
+const LINK_EXPRESSIONS = ['arp', 'rarp', 'arp or rarp', 'not arp and not ip and not ip6', 'vlan or arp', `arp and host ${HOST_A}`, 'icmp or arp'];
+
+describe('arp and rarp agree with libpcap', () => {
+  it.each(LINK_EXPRESSIONS)('Ethernet: %s', async (expression) => {
+    const expected = await tcpdumpFilter(files.ether!, expression);
+    expect(expected.records.length).toBeGreaterThan(0);
+    expect(expected.records.length).toBeLessThan(parsed.ether!.records.length);
+    expect(describeRecords(ours(parsed.ether!, expression))).toEqual(describeRecords(expected.records));
+  });
+
+  // tcpdump refuses them on raw IP links ("expression rejects all packets"): nothing matches.
+  it.each(['arp', 'rarp'])('raw IP: %s keeps nothing', (expression) => {
+    expect(ours(parsed.raw!, expression)).toEqual([]);
+    expect(ours(parsed.ipv4!, expression)).toEqual([]);
   });
 });
 
