@@ -14,7 +14,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { findCaptureWriters, processAlive, stopAndWait } from './capture-writers.js';
 import { holdIfAskedSync } from './spool.js';
-import { backoffMs } from './uploader.js';
+import { backoffMs } from '../backoff.js';
 
 /**
  * Runs tcpdump so that it can never outlive the agent or capture unrecorded ($1 = pid file, then the
