@@ -25,6 +25,7 @@ import { PackMeter, createMetrics, type Metrics } from './metrics.js';
 import { Quota } from './quota.js';
 import { Spool, compareCaptureNames, holdIfAsked, parseCaptureName, type Packer, type Stage, type StageUsage } from './spool.js';
 import { HEADER_ONLY, QuietCaptureCloser } from './quiet-capture.js';
+import { RunLedger } from './run-ledger.js';
 import { buildState, writeState } from './state.js';
 import { Uploader, type UploadRecord } from './uploader.js';
 
@@ -55,16 +56,6 @@ const LOSS_WINDOW_SECONDS = 300;
 const SAME_FAILURE_LIMIT = 3;
 /** Errors that come and go with the machine's state: retried however often they repeat. */
 const PASSING_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'ENOMEM', 'EAGAIN', 'EBUSY', 'EINTR']);
-
-interface RunAccount {
-  /** tcpdump's "captured" for this run (cumulative). */
-  captured: number;
-  /** Packets found in this run's files (packed or evicted). */
-  filed: number;
-  exited: boolean;
-  /** A file of the run was rejected: its packets are unknown, so no loss is computed. */
-  uncertain: boolean;
-}
 
 /** A listen() failure as one line naming the field to fix. */
 function httpSetupError(error: NodeJS.ErrnoException, http: { host: string; port: number }): Error {
@@ -119,7 +110,7 @@ export class Daemon {
   private lastUpload: UploadRecord | undefined;
   private readonly recentErrors: Array<{ at: string; message: string }> = [];
   private totals = { captures: 0, objects: 0, bytes: 0, packets: 0, evictedFiles: 0, evictedBytes: 0, evictedPackets: 0, kernelDrops: 0, writeLostPackets: 0, rejected: 0 };
-  private readonly runs = new Map<string, RunAccount>();
+  private readonly runs = new RunLedger();
   private readonly packFailures = new Map<string, { error: string; count: number }>();
   private diskFull = false;
   private lastHealth: HealthVerdict = { ok: false, status: 'unhealthy', reasons: ['starting'] };
@@ -164,20 +155,16 @@ export class Daemon {
         ...(deps.tcpdumpPath ? { tcpdumpPath: deps.tcpdumpPath } : {}),
       },
       {
-        onStart: (runId) => {
-          if (!this.runs.has(runId)) this.runs.set(runId, { captured: 0, filed: 0, exited: false, uncertain: false });
-        },
+        onStart: (runId) => this.runs.started(runId),
         onStats: (runId, stats, dropped) => {
-          const run = this.runs.get(runId);
-          if (run) run.captured = stats.captured;
+          this.runs.captured(runId, stats.captured);
           if (dropped > 0) {
             this.totals.kernelDrops += dropped;
             this.losses.note({ kernelDrops: dropped });
           }
         },
         onExit: (runId) => {
-          const run = this.runs.get(runId);
-          if (run) run.exited = true;
+          this.runs.exited(runId);
           void this.scanIncoming().then(() => this.settleRuns());
         },
         onError: (message) => this.noteError(message),
@@ -269,23 +256,10 @@ export class Daemon {
     return this.lastHealth;
   }
 
-  /** The run's file accounting, once a file of it is packed, evicted or rejected. */
-  private fileOfRun(file: string, packets: number | undefined): void {
-    const runId = parseCaptureName(file)?.runId;
-    const run = runId !== undefined ? this.runs.get(runId) : undefined;
-    if (!run) return;
-    if (packets === undefined) run.uncertain = true;
-    else run.filed += packets;
-  }
-
-  /**
-   * For each tcpdump run that has exited and whose files are all packed or evicted: packets tcpdump
-   * captured but no file holds were lost writing to the spool (a full disk: tcpdump itself does
-   * not report failed writes).
-   */
+  /** Counts the packets of runs whose writes failed (disk full), once all their files are accounted for. */
   private async settleRuns(): Promise<void> {
-    const pending = [...this.runs.entries()].filter(([, run]) => run.exited);
-    if (pending.length === 0) return;
+    const exited = this.runs.exitedRuns();
+    if (exited.length === 0) return;
     const waiting = new Set<string>();
     for (const stage of ['incoming', 'ready', 'processing'] as const) {
       for (const file of await this.spool.list(stage)) {
@@ -293,16 +267,12 @@ export class Daemon {
         if (runId !== undefined) waiting.add(runId);
       }
     }
-    for (const [runId, run] of pending) {
-      if (waiting.has(runId)) continue;
-      this.runs.delete(runId);
-      const lost = run.captured - run.filed;
-      if (run.uncertain || lost <= 0) continue;
+    for (const { runId, captured, filed, lost } of this.runs.settle(exited, waiting)) {
       this.metrics.writeLostPackets.inc(lost);
       this.totals.writeLostPackets += lost;
       this.losses.note({ writeLostPackets: lost });
-      const message = `${lost} of ${run.captured} packets tcpdump captured (run ${runId}) never reached the spool: its writes failed (disk full)`;
-      this.logger.error({ run: runId, captured: run.captured, filed: run.filed, lost }, message);
+      const message = `${lost} of ${captured} packets tcpdump captured (run ${runId}) never reached the spool: its writes failed (disk full)`;
+      this.logger.error({ run: runId, captured, filed, lost }, message);
       this.noteError(message);
     }
   }
@@ -478,7 +448,7 @@ export class Daemon {
     const size = (await stat(path)).size;
     if (size <= HEADER_ONLY) {
       await unlink(path); // no packets in it
-      this.fileOfRun(file, 0);
+      this.runs.filed(file, 0);
       return;
     }
     const started = process.hrtime.bigint();
@@ -489,7 +459,7 @@ export class Daemon {
       this.totals.captures += 1;
       this.totals.packets += report.packetsIn;
       this.packFailures.delete(file);
-      this.fileOfRun(file, report.packetsIn);
+      this.runs.filed(file, report.packetsIn);
       if (report.oversized > 0) {
         this.logger.warn({ capture: file, oversized: report.oversized }, 'packets longer than a 9000-byte MTU allows: GRO/LRO is on upstream of the capture');
       }
@@ -535,7 +505,7 @@ export class Daemon {
     this.noteError(message);
     this.metrics.rejectedCaptures.inc({ reason: kind });
     this.totals.rejected += 1;
-    this.fileOfRun(file, undefined);
+    this.runs.filed(file, undefined);
     await writeFile(this.spool.path('rejected', `${file}.json`), `${JSON.stringify({ capture: file, reason, kind, at: new Date(this.now()).toISOString() }, null, 2)}\n`);
     await this.spool.move('processing', 'rejected', file);
   }
@@ -555,7 +525,7 @@ export class Daemon {
       this.lastUsage = verdict.usage;
       this.noteDiskFull(verdict.freeBytes < DISK_FULL_BYTES);
       for (const eviction of verdict.evicted) {
-        if (eviction.kind === 'capture') this.fileOfRun(eviction.file, eviction.packets);
+        if (eviction.kind === 'capture') this.runs.filed(eviction.file, eviction.packets);
         this.losses.note({ evictedFiles: 1, evictedPackets: eviction.packets });
         this.totals.evictedFiles += 1;
         this.totals.evictedBytes += eviction.bytes;
