@@ -3,6 +3,13 @@
  * -> upload, with the quota watching the whole spool. Everything on disk is recovered at start
  * before new work; on stop, the last partial capture is packed and uploaded too (or left in the
  * outbox), and the spool is consistent when stop() resolves.
+ *
+ * This module orchestrates: the order of start and stop, the pack workers, and the wiring of
+ * events between the parts. Each job lives beside it: tcpdump in capture.ts (quiet files in
+ * quiet-capture.ts, the interface in interface.ts), the spool and quota in spool.ts and quota.ts
+ * (the quota alone keeps whether capture is paused), uploads in uploader.ts, metrics in metrics.ts,
+ * loss in loss-window.ts and run-ledger.ts, the state file in state.ts. Collaborators that need
+ * root or the network (the capture supervisor, the interface, the store) are injectable.
  */
 import type { Server } from 'node:http';
 import { stat, unlink, writeFile } from 'node:fs/promises';
@@ -11,14 +18,13 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { PackOptions } from '../archive/types.js';
 import type { ObjectStore } from '../store/store.js';
 import { parseObjectName } from '../archive/naming.js';
-import { UsageError } from '../usage-error.js';
 import { AGENT_VERSION } from '../version.js';
 import { StoreConnection } from './store-connection.js';
 import { filesBeingWritten } from './capture-writers.js';
 import { CaptureSupervisor, captureFilter, type CaptureControl, type CaptureEvents, type CaptureOptions } from './capture.js';
 import { systemInterface, type CaptureInterface } from './interface.js';
 import type { AgentConfig } from './config.js';
-import { evaluateHealth, startHttp, type HealthVerdict } from './health.js';
+import { evaluateHealth, httpSetupError, startHttp, type HealthVerdict } from './health.js';
 import type { Logger } from './logger.js';
 import { LossWindow } from './loss-window.js';
 import { PackMeter, createMetrics, type Metrics } from './metrics.js';
@@ -56,23 +62,6 @@ const LOSS_WINDOW_SECONDS = 300;
 const SAME_FAILURE_LIMIT = 3;
 /** Errors that come and go with the machine's state: retried however often they repeat. */
 const PASSING_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'ENOMEM', 'EAGAIN', 'EBUSY', 'EINTR']);
-
-/** A listen() failure as one line naming the field to fix. */
-function httpSetupError(error: NodeJS.ErrnoException, http: { host: string; port: number }): Error {
-  switch (error.code) {
-    case 'EADDRINUSE':
-      return new UsageError(`http.port: port ${http.port} on ${http.host} is already in use`);
-    case 'EACCES':
-      return new UsageError(`http.port: not allowed to listen on port ${http.port}`);
-    case 'EADDRNOTAVAIL':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EAI_FAIL':
-      return new UsageError(`http.host: ${http.host} is not an address of this machine`);
-    default:
-      return new UsageError(`http: cannot listen on ${http.host}:${http.port} (${error.code ?? error.message})`);
-  }
-}
 
 export class Daemon {
   readonly spool: Spool;

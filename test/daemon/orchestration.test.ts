@@ -63,7 +63,7 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-async function makeDaemon(options: { spool?: Partial<NonNullable<AgentConfigInput['spool']>>; captureWorks?: boolean; openStore?: () => Promise<LocalDirectoryStore> } = {}) {
+async function makeDaemon(options: { port?: number; spool?: Partial<NonNullable<AgentConfigInput['spool']>>; captureWorks?: boolean; openStore?: () => Promise<LocalDirectoryStore> } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'vtap-orchestration-'));
   dirs.push(dir);
   const log: string[] = [];
@@ -71,7 +71,7 @@ async function makeDaemon(options: { spool?: Partial<NonNullable<AgentConfigInpu
   const config = parseConfig({
     sink: 'unit',
     interface: 'test0',
-    http: { host: '127.0.0.1', port: await freePort() },
+    http: { host: '127.0.0.1', port: options.port ?? (await freePort()) },
     spool: { dir: join(dir, 'spool'), reserveMegabytes: 0, ...options.spool },
     capture: { offloads: false },
     upload: { shutdownSeconds: 2 },
@@ -108,6 +108,19 @@ describe('daemon orchestration (collaborators injected, no root)', () => {
     await daemon.start();
     expect(log.slice(0, 4)).toEqual(['stopLeftovers', 'prepare test0', 'capture.start', 'pack']);
     expect(daemon.capture.running).toBe(true);
+  });
+
+  it('binds /health before anything else: a port in use stops the start with one line, before any capture', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const { daemon, log } = await makeDaemon({ port });
+      await expect(daemon.start()).rejects.toThrow(`http.port: port ${port} on 127.0.0.1 is already in use`);
+      expect(log).toEqual([]);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('pauses capture when the quota says so and resumes it when the quota does; the state file follows the quota', async () => {
