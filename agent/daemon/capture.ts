@@ -5,7 +5,7 @@
  * (printed on SIGUSR1 and at exit) into metrics.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -15,7 +15,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { findCaptureWriters, processAlive, stopAndWait } from './capture-writers.js';
 import { holdIfAskedSync } from './spool.js';
-import { backoffMs } from './uploader.js';
+import { backoffMs } from '../backoff.js';
 
 /**
  * Runs tcpdump so that it can never outlive the agent or capture unrecorded ($1 = pid file, then the
@@ -70,73 +70,8 @@ export function parseTcpdumpStats(text: string): Partial<TcpdumpStats> {
   return stats;
 }
 
-/** The interface of the default route, else the first interface that is up and not loopback. */
-export function detectInterface(): string {
-  try {
-    const routes = JSON.parse(execFileSync('ip', ['-j', 'route', 'show', 'default'], { encoding: 'utf8' })) as Array<{ dev?: string }>;
-    const dev = routes.find((route) => route.dev)?.dev;
-    if (dev) return dev;
-  } catch {
-    // fall through to /sys
-  }
-  for (const name of readdirSync('/sys/class/net').sort()) {
-    if (name === 'lo') continue;
-    const state = readFileSync(`/sys/class/net/${name}/operstate`, 'utf8').trim();
-    if (state === 'up' || state === 'unknown') return name;
-  }
-  throw new Error('no capture interface found (no default route and no interface up); set "interface" in the config');
-}
-
 /** The BPF filter for the encapsulations the packer will decapsulate: decap/registry.ts builds it. */
 export { captureFilter } from '../decap/registry.js';
-
-/**
- * Turns GRO/LRO off (merged "packets" far above the MTU otherwise) and checks the MTU. Never throws:
- * returns what could not be done, for the log.
- */
-export function prepareInterface(iface: string, wantOffloadsOff: boolean): { changed: string[]; problems: string[]; mtu?: number } {
-  const changed: string[] = [];
-  const problems: string[] = [];
-  let mtu: number | undefined;
-  try {
-    mtu = Number(readFileSync(`/sys/class/net/${iface}/mtu`, 'utf8').trim());
-    if (mtu < 9000) problems.push(`MTU of ${iface} is ${mtu}: mirrored 9000-byte packets plus VXLAN headers need 9000 or more`);
-  } catch (error) {
-    problems.push(`cannot read the MTU of ${iface}: ${(error as Error).message}`);
-  }
-  if (!wantOffloadsOff) return { changed, problems, ...(mtu !== undefined ? { mtu } : {}) };
-  const OFFLOADS = { gro: 'generic-receive-offload', lro: 'large-receive-offload' } as const;
-  const readOffloads = (): Record<string, { on: boolean; note: string }> => {
-    const features = execFileSync('ethtool', ['-k', iface], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    const states: Record<string, { on: boolean; note: string }> = {};
-    for (const name of Object.values(OFFLOADS)) {
-      const line = new RegExp(`^${name}: (on|off)(.*)$`, 'm').exec(features);
-      states[name] = { on: line?.[1] === 'on', note: line?.[2]?.trim() ?? '' };
-    }
-    return states;
-  };
-  try {
-    // Asking first keeps a restart quick: the offloads are normally off already.
-    let states = readOffloads();
-    const wanted = Object.entries(OFFLOADS).filter(([, name]) => states[name]?.on);
-    if (wanted.length === 0) return { changed, problems, ...(mtu !== undefined ? { mtu } : {}) };
-    for (const [feature] of wanted) {
-      try {
-        execFileSync('ethtool', ['-K', iface, feature, 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        changed.push(`${feature} off`);
-      } catch {
-        // "fixed" features cannot be changed: reported below
-      }
-    }
-    states = readOffloads();
-    for (const name of Object.values(OFFLOADS)) {
-      if (states[name]?.on) problems.push(`${name} is still on for ${iface}${states[name].note ? ` ${states[name].note}` : ''}`);
-    }
-  } catch (error) {
-    problems.push(`ethtool cannot read the offloads of ${iface}: ${(error as Error).message.split('\n')[0]}`);
-  }
-  return { changed, problems, ...(mtu !== undefined ? { mtu } : {}) };
-}
 
 export interface CaptureOptions {
   iface: string;
@@ -156,6 +91,9 @@ export interface CaptureEvents {
   /** tcpdump's cumulative counters for this run changed; `dropped` is the kernel drops just added. */
   onStats?: (runId: string, stats: TcpdumpStats, dropped: number) => void;
 }
+
+/** What the daemon uses of a capture supervisor; a test gives its own, which needs no root. */
+export type CaptureControl = Pick<CaptureSupervisor, 'runId' | 'pid' | 'running' | 'restarts' | 'lastExit' | 'start' | 'stop' | 'stopLeftovers'>;
 
 export class CaptureSupervisor {
   /** Run id (start time in ms) of the tcpdump writing now; file names begin with it. */
@@ -203,6 +141,11 @@ export class CaptureSupervisor {
     }
     rmSync(pidFile, { force: true });
     return pids.size;
+  }
+
+  /** stopLeftovers for this supervisor's pid file and incoming/. */
+  stopLeftovers(): Promise<number> {
+    return CaptureSupervisor.stopLeftovers(this.options.pidFile, this.options.incomingDir, this.logger);
   }
 
   args(runId: string): string[] {

@@ -8,6 +8,13 @@
  * -> upload, with the quota watching the whole spool. Everything on disk is recovered at start
  * before new work; on stop, the last partial capture is packed and uploaded too (or left in the
  * outbox), and the spool is consistent when stop() resolves.
+ *
+ * This module orchestrates: the order of start and stop, the pack workers, and the wiring of
+ * events between the parts. Each job lives beside it: tcpdump in capture.ts (quiet files in
+ * quiet-capture.ts, the interface in interface.ts), the spool and quota in spool.ts and quota.ts
+ * (the quota alone keeps whether capture is paused), uploads in uploader.ts, metrics in metrics.ts,
+ * loss in loss-window.ts and run-ledger.ts, the state file in state.ts. Collaborators that need
+ * root or the network (the capture supervisor, the interface, the store) are injectable.
  */
 import type { Server } from 'node:http';
 import { stat } from 'node:fs/promises';
@@ -17,18 +24,21 @@ import type { PackOptions } from '../archive/types.js';
 import { portOptionsOf } from '../decap/registry.js';
 import type { ObjectStore } from '../store/store.js';
 import { parseObjectName } from '../archive/naming.js';
-import { UsageError } from '../usage-error.js';
 import { AGENT_VERSION } from '../version.js';
 import { StoreConnection } from './store-connection.js';
 import { filesBeingWritten } from './capture-writers.js';
-import { CaptureSupervisor, captureFilter, detectInterface, prepareInterface } from './capture.js';
+import { CaptureSupervisor, captureFilter, type CaptureControl, type CaptureEvents, type CaptureOptions } from './capture.js';
+import { systemInterface, type CaptureInterface } from './interface.js';
 import type { AgentConfig } from './config.js';
-import { evaluateHealth, startHttp, type HealthVerdict } from './health.js';
+import { evaluateHealth, httpSetupError, startHttp, type HealthVerdict } from './health.js';
 import type { Logger } from './logger.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { LossWindow } from './loss-window.js';
+import { PackMeter, createMetrics, type Metrics } from './metrics.js';
 import { Quota } from './quota.js';
 import { Spool, compareCaptureNames, holdIfAsked, parseCaptureName, type Packer, type Stage, type StageUsage } from './spool.js';
-import { writeState, type AgentState } from './state.js';
+import { HEADER_ONLY, QuietCaptureCloser } from './quiet-capture.js';
+import { RunLedger } from './run-ledger.js';
+import { buildState, writeState } from './state.js';
 import { Uploader, type UploadRecord } from './uploader.js';
 
 export interface DaemonDeps {
@@ -40,9 +50,16 @@ export interface DaemonDeps {
   logger: Logger;
   metrics?: Metrics;
   tcpdumpPath?: string;
+  /** The capture supervisor; tcpdump's by default. A test gives one that needs no root. */
+  createCapture?: (options: CaptureOptions, events: CaptureEvents) => CaptureControl;
+  /** Finds and prepares the capture interface; the system's by default. */
+  captureInterface?: CaptureInterface;
+  /** The spool; by default the one in config.spool.dir. */
+  spool?: Spool;
+  /** Milliseconds since the epoch; Date.now by default. */
+  now?: () => number;
 }
 
-const HEADER_ONLY = 24;
 /** Below this much free space tcpdump's writes fail (they are buffered in 4 KiB to 64 KiB pieces). */
 const DISK_FULL_BYTES = 1 << 20;
 /** Loss (evictions, kernel drops, failed writes) stays a health reason this long. */
@@ -52,80 +69,45 @@ const SAME_FAILURE_LIMIT = 3;
 /** Errors that come and go with the machine's state: retried however often they repeat. */
 const PASSING_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'ENOMEM', 'EAGAIN', 'EBUSY', 'EINTR']);
 
-interface RunAccount {
-  /** tcpdump's "captured" for this run (cumulative). */
-  captured: number;
-  /** Packets found in this run's files (packed or evicted). */
-  filed: number;
-  exited: boolean;
-  /** A file of the run was rejected: its packets are unknown, so no loss is computed. */
-  uncertain: boolean;
-}
-
-interface LossEvent {
-  at: number;
-  evictedFiles: number;
-  evictedPackets: number;
-  kernelDrops: number;
-  writeLostPackets: number;
-}
-
-/** A listen() failure as one line naming the field to fix. */
-function httpSetupError(error: NodeJS.ErrnoException, http: { host: string; port: number }): Error {
-  switch (error.code) {
-    case 'EADDRINUSE':
-      return new UsageError(`http.port: port ${http.port} on ${http.host} is already in use`);
-    case 'EACCES':
-      return new UsageError(`http.port: not allowed to listen on port ${http.port}`);
-    case 'EADDRNOTAVAIL':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EAI_FAIL':
-      return new UsageError(`http.host: ${http.host} is not an address of this machine`);
-    default:
-      return new UsageError(`http: cannot listen on ${http.host}:${http.port} (${error.code ?? error.message})`);
-  }
-}
-
 export class Daemon {
   readonly spool: Spool;
   readonly metrics: Metrics;
-  readonly capture: CaptureSupervisor;
+  readonly capture: CaptureControl;
   readonly uploader: Uploader;
   readonly store: StoreConnection;
   readonly quota: Quota;
   readonly iface: string;
   private readonly logger: Logger;
   private readonly packOptions: PackOptions;
+  private readonly now: () => number;
+  private readonly captureInterface: CaptureInterface;
+  private readonly quietCapture: QuietCaptureCloser;
+  private readonly packMeter: PackMeter;
+  private readonly losses: LossWindow;
   private server: Server | undefined;
   private watcher: FSWatcher | undefined;
   private tick: NodeJS.Timeout | undefined;
   private stopping = false;
   /** Set once capture has stopped and its last files are in ready/: the pack loop may finish. */
   private captureDrained = false;
-  private capturePaused = false;
   private overQuota = false;
   private lastUsage: Record<Stage, StageUsage> | undefined;
   private usedBytes = 0;
   private freeBytes = 0;
-  private readonly startedAt = new Date();
+  private readonly startedAt: number;
   private scanChain: Promise<void> = Promise.resolve();
   /** Pack workers waiting for a capture; woken when one is ready (or on stop). */
   private readonly packWaiters = new Set<() => void>();
   private packLoopDone: Promise<void> = Promise.resolve();
   private uploadLoopDone: Promise<void> = Promise.resolve();
   private recovery: Promise<void> = Promise.resolve();
-  private current: { file: string; firstSeen: number; size: number; grewAt: number } | undefined;
   private waitingSince: number | undefined;
   private lastUpload: UploadRecord | undefined;
   private readonly recentErrors: Array<{ at: string; message: string }> = [];
   private totals = { captures: 0, objects: 0, bytes: 0, packets: 0, evictedFiles: 0, evictedBytes: 0, evictedPackets: 0, kernelDrops: 0, writeLostPackets: 0, rejected: 0 };
-  private readonly runs = new Map<string, RunAccount>();
-  private readonly losses: LossEvent[] = [];
+  private readonly runs = new RunLedger();
   private readonly packFailures = new Map<string, { error: string; count: number }>();
   private diskFull = false;
-  private packedIn = 0;
-  private packedOut = 0;
   private lastHealth: HealthVerdict = { ok: false, status: 'unhealthy', reasons: ['starting'] };
   private quotaRunning = false;
   private ticking = false;
@@ -137,8 +119,13 @@ export class Daemon {
   ) {
     this.logger = deps.logger;
     this.metrics = deps.metrics ?? createMetrics();
-    this.spool = new Spool(config.spool.dir);
-    this.iface = config.interface === 'auto' ? detectInterface() : config.interface;
+    this.now = deps.now ?? Date.now;
+    this.startedAt = this.now();
+    this.losses = new LossWindow(LOSS_WINDOW_SECONDS, this.now);
+    this.packMeter = new PackMeter(this.metrics);
+    this.spool = deps.spool ?? new Spool(config.spool.dir);
+    this.captureInterface = deps.captureInterface ?? systemInterface;
+    this.iface = config.interface === 'auto' ? this.captureInterface.detect() : config.interface;
     this.packOptions = {
       decap: config.decap,
       ...portOptionsOf(config),
@@ -150,7 +137,9 @@ export class Daemon {
       sink: config.sink,
       prefix: config.prefix,
     };
-    this.capture = new CaptureSupervisor(
+    const createCapture =
+      deps.createCapture ?? ((options: CaptureOptions, events: CaptureEvents) => new CaptureSupervisor(options, this.logger, this.metrics, events));
+    this.capture = createCapture(
       {
         iface: this.iface,
         incomingDir: this.spool.path('incoming'),
@@ -159,23 +148,17 @@ export class Daemon {
         capture: config.capture,
         ...(deps.tcpdumpPath ? { tcpdumpPath: deps.tcpdumpPath } : {}),
       },
-      this.logger,
-      this.metrics,
       {
-        onStart: (runId) => {
-          if (!this.runs.has(runId)) this.runs.set(runId, { captured: 0, filed: 0, exited: false, uncertain: false });
-        },
+        onStart: (runId) => this.runs.started(runId),
         onStats: (runId, stats, dropped) => {
-          const run = this.runs.get(runId);
-          if (run) run.captured = stats.captured;
+          this.runs.captured(runId, stats.captured);
           if (dropped > 0) {
             this.totals.kernelDrops += dropped;
-            this.noteLoss({ kernelDrops: dropped });
+            this.losses.note({ kernelDrops: dropped });
           }
         },
         onExit: (runId) => {
-          const run = this.runs.get(runId);
-          if (run) run.exited = true;
+          this.runs.exited(runId);
           void this.scanIncoming().then(() => this.settleRuns());
         },
         onError: (message) => this.noteError(message),
@@ -213,6 +196,11 @@ export class Daemon {
         onError: (message) => this.noteError(message),
       },
     );
+    this.quietCapture = new QuietCaptureCloser(this.capture, this.spool, this.logger, {
+      rotateSeconds: config.capture.rotateSeconds,
+      now: this.now,
+      mayRun: () => !this.stopping && !this.quota.paused,
+    });
     this.quota = new Quota(
       this.spool,
       {
@@ -228,14 +216,15 @@ export class Daemon {
 
   /** Computed on each request, so a dying tcpdump shows at once, not at the next tick. */
   health(): HealthVerdict {
-    const now = Date.now();
+    const now = this.now();
+    const current = this.quietCapture.current;
     const waiting = this.lastUsage?.outbox.files ?? 0;
     const since = waiting > 0 ? Math.max(this.waitingSince ?? now, this.uploader.lastSuccessAt ?? 0) : undefined;
     this.lastHealth = evaluateHealth({
       now,
       tcpdumpRunning: this.capture.running,
-      capturePaused: this.capturePaused,
-      ...(this.current ? { currentFile: { createdAt: this.current.firstSeen, size: this.current.size, grewAt: this.current.grewAt } } : {}),
+      capturePaused: this.quota.paused,
+      ...(current ? { currentFile: { createdAt: current.firstSeen, size: current.size, grewAt: current.grewAt } } : {}),
       rotateSeconds: this.config.capture.rotateSeconds,
       rotateBytes: this.config.capture.rotateMegabytes * 1e6,
       overQuota: this.overQuota,
@@ -244,7 +233,7 @@ export class Daemon {
       healthyWithinSeconds: this.config.upload.healthyWithinSeconds,
       shuttingDown: this.stopping,
       ...(this.store.isOpen ? {} : { storeProblem: this.store.problem ?? 'opening' }),
-      recent: this.recentLoss(now),
+      recent: this.losses.recent(),
       lossWindowSeconds: LOSS_WINDOW_SECONDS,
       ...(this.diskFull ? { diskFull: { freeBytes: this.freeBytes } } : {}),
     });
@@ -261,40 +250,10 @@ export class Daemon {
     return this.lastHealth;
   }
 
-  /** Loss in the last LOSS_WINDOW_SECONDS, summed. */
-  private recentLoss(now: number): { evictedFiles: number; evictedPackets: number; kernelDrops: number; writeLostPackets: number } {
-    while (this.losses.length > 0 && this.losses[0]!.at < now - LOSS_WINDOW_SECONDS * 1000) this.losses.shift();
-    const sum = { evictedFiles: 0, evictedPackets: 0, kernelDrops: 0, writeLostPackets: 0 };
-    for (const loss of this.losses) {
-      sum.evictedFiles += loss.evictedFiles;
-      sum.evictedPackets += loss.evictedPackets;
-      sum.kernelDrops += loss.kernelDrops;
-      sum.writeLostPackets += loss.writeLostPackets;
-    }
-    return sum;
-  }
-
-  private noteLoss(loss: Partial<Omit<LossEvent, 'at'>>): void {
-    this.losses.push({ at: Date.now(), evictedFiles: 0, evictedPackets: 0, kernelDrops: 0, writeLostPackets: 0, ...loss });
-  }
-
-  /** The run's file accounting, once a file of it is packed, evicted or rejected. */
-  private fileOfRun(file: string, packets: number | undefined): void {
-    const runId = parseCaptureName(file)?.runId;
-    const run = runId !== undefined ? this.runs.get(runId) : undefined;
-    if (!run) return;
-    if (packets === undefined) run.uncertain = true;
-    else run.filed += packets;
-  }
-
-  /**
-   * For each tcpdump run that has exited and whose files are all packed or evicted: packets tcpdump
-   * captured but no file holds were lost writing to the spool (a full disk: tcpdump itself does
-   * not report failed writes).
-   */
+  /** Counts the packets of runs whose writes failed (disk full), once all their files are accounted for. */
   private async settleRuns(): Promise<void> {
-    const pending = [...this.runs.entries()].filter(([, run]) => run.exited);
-    if (pending.length === 0) return;
+    const exited = this.runs.exitedRuns();
+    if (exited.length === 0) return;
     const waiting = new Set<string>();
     for (const stage of ['incoming', 'ready', 'processing'] as const) {
       for (const file of await this.spool.list(stage)) {
@@ -302,16 +261,12 @@ export class Daemon {
         if (runId !== undefined) waiting.add(runId);
       }
     }
-    for (const [runId, run] of pending) {
-      if (waiting.has(runId)) continue;
-      this.runs.delete(runId);
-      const lost = run.captured - run.filed;
-      if (run.uncertain || lost <= 0) continue;
+    for (const { runId, captured, filed, lost } of this.runs.settle(exited, waiting)) {
       this.metrics.writeLostPackets.inc(lost);
       this.totals.writeLostPackets += lost;
-      this.noteLoss({ writeLostPackets: lost });
-      const message = `${lost} of ${run.captured} packets tcpdump captured (run ${runId}) never reached the spool: its writes failed (disk full)`;
-      this.logger.error({ run: runId, captured: run.captured, filed: run.filed, lost }, message);
+      this.losses.note({ writeLostPackets: lost });
+      const message = `${lost} of ${captured} packets tcpdump captured (run ${runId}) never reached the spool: its writes failed (disk full)`;
+      this.logger.error({ run: runId, captured, filed, lost }, message);
       this.noteError(message);
     }
   }
@@ -328,10 +283,10 @@ export class Daemon {
     // Capture first: every second spent before tcpdump runs is traffic lost at each restart. Only
     // what must precede it does: stopping a left-over tcpdump (two would capture everything twice)
     // and the interface's offloads (read only, when already off).
-    await CaptureSupervisor.stopLeftovers(join(config.spool.dir, 'tcpdump.pid'), this.spool.path('incoming'), logger);
-    const prepared = prepareInterface(this.iface, config.capture.offloads);
+    await this.capture.stopLeftovers();
+    const prepared = this.captureInterface.prepare(this.iface, config.capture.offloads);
     await this.enforceQuota();
-    if (!this.capturePaused) this.capture.start();
+    if (!this.quota.paused) this.capture.start();
     for (const problem of prepared.problems) logger.warn({ interface: this.iface }, problem);
     if (prepared.changed.length > 0) logger.info({ interface: this.iface, changed: prepared.changed, mtu: prepared.mtu }, 'capture interface prepared');
 
@@ -386,7 +341,7 @@ export class Daemon {
     await this.settleRuns();
     this.uploader.stop();
     await this.uploadLoopDone;
-    const deadline = Date.now() + this.config.upload.shutdownSeconds * 1000;
+    const deadline = this.now() + this.config.upload.shutdownSeconds * 1000;
     // Always one more pass, even after failures: the store may be back while the uploader, with an
     // empty outbox (evictions), had no upload to find out with. It stops at the first failure.
     if (this.store.isOpen) await this.uploader.drainOnce(deadline);
@@ -405,7 +360,7 @@ export class Daemon {
   }
 
   private noteError(message: string): void {
-    this.recentErrors.push({ at: new Date().toISOString(), message });
+    this.recentErrors.push({ at: new Date(this.now()).toISOString(), message });
     if (this.recentErrors.length > 20) this.recentErrors.shift();
   }
 
@@ -482,34 +437,22 @@ export class Daemon {
     const size = (await stat(path)).size;
     if (size <= HEADER_ONLY) {
       await this.spool.discard('processing', file); // no packets in it
-      this.fileOfRun(file, 0);
+      this.runs.filed(file, 0);
       return;
     }
     const started = process.hrtime.bigint();
     try {
       const { report } = await this.spool.pack(file, this.deps.packer, this.packOptions);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const out = report.objects.reduce((sum, object) => sum + object.size, 0);
-      this.packedIn += report.inputBytes;
-      this.packedOut += out;
+      const out = this.packMeter.record(report, seconds);
       this.totals.captures += 1;
       this.totals.packets += report.packetsIn;
       this.packFailures.delete(file);
-      this.fileOfRun(file, report.packetsIn);
-      const m = this.metrics;
-      m.packSeconds.observe(seconds);
-      m.packedBytesIn.inc(report.inputBytes);
-      m.packedPacketsIn.inc(report.packetsIn);
-      m.unknownPackets.inc(report.unknown);
-      m.corrections.inc(report.corrections);
-      m.oversizedPackets.inc(report.oversized);
+      this.runs.filed(file, report.packetsIn);
       if (report.oversized > 0) {
         this.logger.warn({ capture: file, oversized: report.oversized }, 'packets longer than a 9000-byte MTU allows: GRO/LRO is on upstream of the capture');
       }
-      for (const object of report.objects) m.sourcePackets.inc({ source: object.source }, object.packets);
-      if (this.packedOut > 0) m.compressionRatio.set(this.packedIn / this.packedOut);
       if (report.cut) {
-        m.cutCaptures.inc();
         this.logger.warn({ capture: file, cut: report.cut }, 'capture ends inside a record: kept every complete packet');
       }
       this.logger.info(
@@ -551,8 +494,8 @@ export class Daemon {
     this.noteError(message);
     this.metrics.rejectedCaptures.inc({ reason: kind });
     this.totals.rejected += 1;
-    this.fileOfRun(file, undefined);
-    await this.spool.reject(file, { capture: file, reason, kind, at: new Date().toISOString() });
+    this.runs.filed(file, undefined);
+    await this.spool.reject(file, { capture: file, reason, kind, at: new Date(this.now()).toISOString() });
   }
 
   private async enforceQuota(): Promise<void> {
@@ -561,6 +504,8 @@ export class Daemon {
     try {
       const busy = new Set<string>();
       if (this.uploader.current) busy.add(this.uploader.current);
+      // The quota alone keeps whether capture is paused; here only its changes act on the capture.
+      const wasPaused = this.quota.paused;
       const verdict = await this.quota.enforce(busy);
       this.overQuota = verdict.over;
       this.usedBytes = verdict.usedBytes;
@@ -568,19 +513,17 @@ export class Daemon {
       this.lastUsage = verdict.usage;
       this.noteDiskFull(verdict.freeBytes < DISK_FULL_BYTES);
       for (const eviction of verdict.evicted) {
-        if (eviction.kind === 'capture') this.fileOfRun(eviction.file, eviction.packets);
-        this.noteLoss({ evictedFiles: 1, evictedPackets: eviction.packets });
+        if (eviction.kind === 'capture') this.runs.filed(eviction.file, eviction.packets);
+        this.losses.note({ evictedFiles: 1, evictedPackets: eviction.packets });
         this.totals.evictedFiles += 1;
         this.totals.evictedBytes += eviction.bytes;
         this.totals.evictedPackets += eviction.packets;
         this.noteError(`evicted ${eviction.kind} ${eviction.file}: ${eviction.bytes} bytes, ${eviction.packets} packets lost`);
       }
-      if (verdict.pause && !this.capturePaused) {
-        this.capturePaused = true;
+      if (verdict.pause && !wasPaused) {
         this.noteError('spool over quota: capture paused');
         if (!this.stopping) await this.capture.stop();
-      } else if (!verdict.pause && this.capturePaused) {
-        this.capturePaused = false;
+      } else if (!verdict.pause && wasPaused) {
         if (!this.stopping) this.capture.start();
       }
     } finally {
@@ -609,37 +552,12 @@ export class Daemon {
     try {
       await this.enforceQuota();
       await this.scanIncoming();
-      await this.trackCurrentFile();
+      await this.quietCapture.track();
       await this.refresh(false);
     } catch (error) {
       this.logger.error(`periodic check failed: ${(error as Error).message}`);
     } finally {
       this.ticking = false;
-    }
-  }
-
-  /** Follows the file tcpdump is writing; restarts a capture whose -G rotation waits for a packet. */
-  private async trackCurrentFile(): Promise<void> {
-    const runId = this.capture.running ? this.capture.runId : undefined;
-    if (!runId) {
-      this.current = undefined;
-      return;
-    }
-    const files = (await this.spool.list('incoming')).filter((file) => parseCaptureName(file)?.runId === runId).sort(compareCaptureNames);
-    const file = files[files.length - 1];
-    if (!file) return;
-    const size = (await stat(this.spool.path('incoming', file)).catch(() => undefined))?.size ?? 0;
-    const now = Date.now();
-    if (this.current?.file !== file) this.current = { file, firstSeen: now, size, grewAt: now };
-    else if (size !== this.current.size) this.current = { ...this.current, size, grewAt: now };
-    // tcpdump rotates on -G only when the next packet arrives: a burst followed by silence would sit
-    // in incoming/ indefinitely. A quiet capture with data is closed by restarting tcpdump.
-    const quietFor = now - this.current.grewAt;
-    if (size > HEADER_ONLY && now - this.current.firstSeen > this.config.capture.rotateSeconds * 1000 + 5000 && quietFor > 5000 && !this.stopping) {
-      this.logger.info({ capture: file, quietSeconds: Math.round(quietFor / 1000) }, 'closing a quiet capture file');
-      this.current = undefined;
-      await this.capture.stop();
-      if (!this.capturePaused && !this.stopping) this.capture.start();
     }
   }
 
@@ -650,7 +568,7 @@ export class Daemon {
       this.usedBytes = Quota.used(this.lastUsage);
     }
     const u = this.lastUsage ?? usage;
-    const now = Date.now();
+    const now = this.now();
     for (const stage of ['ready', 'processing', 'outbox'] as const) {
       this.metrics.backlogFiles.set({ stage }, u[stage].files);
       this.metrics.backlogBytes.set({ stage }, u[stage].bytes);
@@ -659,41 +577,25 @@ export class Daemon {
     if (waiting === 0) this.waitingSince = undefined;
     else if (this.waitingSince === undefined) this.waitingSince = now;
     this.health();
-    const state: AgentState = {
+    const state = buildState({
+      now,
+      startedAt: this.startedAt,
+      final,
       pid: process.pid,
       version: AGENT_VERSION,
-      startedAt: this.startedAt.toISOString(),
-      updatedAt: new Date(now).toISOString(),
-      ...(final ? { stoppedAt: new Date(now).toISOString() } : {}),
       sink: this.config.sink,
-      store: this.store.location,
-      storeOpen: this.store.isOpen,
-      ...(this.store.isOpen || !this.store.problem ? {} : { storeProblem: this.store.problem }),
       interface: this.iface,
-      tcpdump: {
-        running: this.capture.running,
-        ...(this.capture.pid !== undefined ? { pid: this.capture.pid } : {}),
-        restarts: this.capture.restarts,
-        ...(this.capture.lastExit
-          ? {
-              lastExit: {
-                at: this.capture.lastExit.at,
-                ...(this.capture.lastExit.code !== undefined ? { code: this.capture.lastExit.code } : {}),
-                ...(this.capture.lastExit.signal !== undefined ? { signal: this.capture.lastExit.signal } : {}),
-                stderr: this.capture.lastExit.stderr,
-              },
-            }
-          : {}),
-      },
-      capturePaused: this.capturePaused,
+      store: { location: this.store.location, isOpen: this.store.isOpen, problem: this.store.problem },
+      capture: { running: this.capture.running, pid: this.capture.pid, restarts: this.capture.restarts, lastExit: this.capture.lastExit },
+      capturePaused: this.quota.paused,
       spool: { usedBytes: this.usedBytes, quotaBytes: this.config.spool.quotaMegabytes * 1e6, freeBytes: this.freeBytes, stages: u },
       totals: this.totals,
-      ...(this.lastUpload ? { lastUpload: this.lastUpload } : {}),
+      lastUpload: this.lastUpload,
       health: this.lastHealth,
-      recentLoss: { windowSeconds: LOSS_WINDOW_SECONDS, ...this.recentLoss(now) },
+      recentLoss: { windowSeconds: LOSS_WINDOW_SECONDS, ...this.losses.recent() },
       diskFull: this.diskFull,
       recentErrors: this.recentErrors,
-    };
+    });
     await writeState(this.config.spool.dir, state);
     if (now % 60_000 < 1000) await this.spool.pruneReceipts();
   }

@@ -13,6 +13,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { UsageError } from '../usage-error.js';
 
 export interface HealthInputs {
   now: number;
@@ -120,4 +121,21 @@ export function startHttp(
       resolve(server);
     });
   });
+}
+
+/** A listen() failure as one line naming the field to fix. */
+export function httpSetupError(error: NodeJS.ErrnoException, http: { host: string; port: number }): Error {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new UsageError(`http.port: port ${http.port} on ${http.host} is already in use`);
+    case 'EACCES':
+      return new UsageError(`http.port: not allowed to listen on port ${http.port}`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return new UsageError(`http.host: ${http.host} is not an address of this machine`);
+    default:
+      return new UsageError(`http: cannot listen on ${http.host}:${http.port} (${error.code ?? error.message})`);
+  }
 }

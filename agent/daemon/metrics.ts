@@ -3,6 +3,7 @@
  * DESIGN.md lists the names; OCI Monitoring publishes some of them, so a rename is a breaking change.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PackReport } from '../archive/types.js';
 import { AGENT_VERSION } from '../version.js';
 
 export function createMetrics() {
@@ -59,3 +60,29 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What one pack adds to the metrics; keeps the bytes in and out for the compression ratio. */
+export class PackMeter {
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(private readonly metrics: Metrics) {}
+
+  /** Counts a packed capture; returns the bytes of the objects it became. */
+  record(report: PackReport, seconds: number): number {
+    const out = report.objects.reduce((sum, object) => sum + object.size, 0);
+    this.bytesIn += report.inputBytes;
+    this.bytesOut += out;
+    const m = this.metrics;
+    m.packSeconds.observe(seconds);
+    m.packedBytesIn.inc(report.inputBytes);
+    m.packedPacketsIn.inc(report.packetsIn);
+    m.unknownPackets.inc(report.unknown);
+    m.corrections.inc(report.corrections);
+    m.oversizedPackets.inc(report.oversized);
+    for (const object of report.objects) m.sourcePackets.inc({ source: object.source }, object.packets);
+    if (this.bytesOut > 0) m.compressionRatio.set(this.bytesIn / this.bytesOut);
+    if (report.cut) m.cutCaptures.inc();
+    return out;
+  }
+}

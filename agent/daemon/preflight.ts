@@ -7,7 +7,7 @@ import { existsSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { directoryProblem } from '../fs/directory-target.js';
 import { UsageError } from '../usage-error.js';
-import { detectInterface } from './capture.js';
+import { detectInterface } from './interface.js';
 import type { AgentConfig } from './config.js';
 
 /** The size of the file system `dir` is (or will be) on, from its nearest existing ancestor. */

@@ -63,3 +63,70 @@ export function readState(dir: string): AgentState | undefined {
     throw error;
   }
 }
+
+/** What the daemon knows at one moment, from which the state file is assembled. */
+export interface StateInputs {
+  now: number;
+  startedAt: number;
+  /** The agent is stopping for good: stoppedAt is set. */
+  final: boolean;
+  pid: number;
+  version: string;
+  sink: string;
+  interface: string;
+  store: { location: string; isOpen: boolean; problem: string | undefined };
+  capture: {
+    running: boolean;
+    pid: number | undefined;
+    restarts: number;
+    lastExit: { at: string; code: number | undefined; signal: string | undefined; stderr: string } | undefined;
+  };
+  capturePaused: boolean;
+  spool: AgentState['spool'];
+  totals: AgentState['totals'];
+  lastUpload: AgentState['lastUpload'];
+  health: AgentState['health'];
+  recentLoss: NonNullable<AgentState['recentLoss']>;
+  diskFull: boolean;
+  recentErrors: AgentState['recentErrors'];
+}
+
+/** Pure: the state file's content. Optional fields are left out rather than written as undefined. */
+export function buildState(i: StateInputs): AgentState {
+  const lastExit = i.capture.lastExit;
+  return {
+    pid: i.pid,
+    version: i.version,
+    startedAt: new Date(i.startedAt).toISOString(),
+    updatedAt: new Date(i.now).toISOString(),
+    ...(i.final ? { stoppedAt: new Date(i.now).toISOString() } : {}),
+    sink: i.sink,
+    store: i.store.location,
+    storeOpen: i.store.isOpen,
+    ...(i.store.isOpen || !i.store.problem ? {} : { storeProblem: i.store.problem }),
+    interface: i.interface,
+    tcpdump: {
+      running: i.capture.running,
+      ...(i.capture.pid !== undefined ? { pid: i.capture.pid } : {}),
+      restarts: i.capture.restarts,
+      ...(lastExit
+        ? {
+            lastExit: {
+              at: lastExit.at,
+              ...(lastExit.code !== undefined ? { code: lastExit.code } : {}),
+              ...(lastExit.signal !== undefined ? { signal: lastExit.signal } : {}),
+              stderr: lastExit.stderr,
+            },
+          }
+        : {}),
+    },
+    capturePaused: i.capturePaused,
+    spool: i.spool,
+    totals: i.totals,
+    ...(i.lastUpload ? { lastUpload: i.lastUpload } : {}),
+    health: i.health,
+    recentLoss: i.recentLoss,
+    diskFull: i.diskFull,
+    recentErrors: i.recentErrors,
+  };
+}

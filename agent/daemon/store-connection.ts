@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { TransientStoreError } from '../store/errors.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutRequest, PutResult } from '../store/store.js';
 import type { Logger } from './logger.js';
-import { backoffMs } from './uploader.js';
+import { backoffMs } from '../backoff.js';
 
 export interface StoreConnectionOptions {
   /** The configured URL, shown until the store itself says where it is. */

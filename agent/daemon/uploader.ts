@@ -1,9 +1,11 @@
 /**
  * Drains the outbox into the store, oldest first. A local object is deleted only after the store
  * has confirmed it: put() answers with the size, then head() must show the same size and sha256.
- * A failing store is retried with exponential back-off and full jitter; the backlog simply waits.
+ * A failing store is retried with exponential back-off and equal jitter (agent/backoff.ts says why);
+ * the backlog simply waits.
  */
 import { existsSync } from 'node:fs';
+import { backoffMs } from '../backoff.js';
 import { ObjectConflictError, StoreConfigurationError, StoreError } from '../store/errors.js';
 import type { ObjectStore } from '../store/store.js';
 import type { Logger } from './logger.js';
@@ -21,12 +23,6 @@ export interface UploadRecord {
 export interface UploaderEvents {
   onUploaded?: (record: UploadRecord) => void;
   onError?: (message: string) => void;
-}
-
-/** Delay before attempt n+1 after n consecutive failures: full jitter over min(max, base * 2^n). */
-export function backoffMs(failures: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(failures, 30));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
 export class Uploader {

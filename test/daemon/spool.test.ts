@@ -11,7 +11,7 @@ import type { PackOptions } from '../../agent/archive/types.js';
 import { createMetrics, type Metrics } from '../../agent/daemon/metrics.js';
 import { Quota } from '../../agent/daemon/quota.js';
 import { Spool, compareCaptureNames, countPcapRecords } from '../../agent/daemon/spool.js';
-import { Uploader, backoffMs } from '../../agent/daemon/uploader.js';
+import { Uploader } from '../../agent/daemon/uploader.js';
 import { LocalDirectoryStore } from '../../agent/store/local.js';
 import { FlakyStore, collectingLogger, writeVxlanCapture } from './fixtures.js';
 import { waitFor } from '../../testkit/wait.js';
@@ -125,13 +125,6 @@ describe('spool, uploader and quota', () => {
     expect(stored.sort()).toEqual(expected.sort());
     expect(uploader.consecutiveFailures).toBe(0);
     expect(lines.some((line) => line.msg === 'store accepts uploads again')).toBe(true);
-  });
-
-  it('backs off exponentially with jitter, capped', () => {
-    const lows = [0, 1, 2, 3, 10].map((n) => backoffMs(n, 500, 30_000, () => 0));
-    const highs = [0, 1, 2, 3, 10].map((n) => backoffMs(n, 500, 30_000, () => 1));
-    expect(lows).toEqual([250, 500, 1000, 2000, 15000]);
-    expect(highs).toEqual([500, 1000, 2000, 4000, 30000]);
   });
 
   it('evict-oldest: deletes the oldest unsent data until under quota and counts exactly what was lost', async () => {

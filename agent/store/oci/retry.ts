@@ -1,5 +1,6 @@
 // Our own retries: the SDK's are off because it never retries streamed bodies and its back-off is not ours.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '../../backoff.js';
 import type { StoreError } from '../errors.js';
 import type { StoreLogger } from './logger.js';
 
@@ -11,12 +12,6 @@ export interface RetryPolicy {
 }
 
 export const defaultRetryPolicy: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 20_000 };
-
-/** Exponential back-off with "equal jitter": half fixed, half random, so many sinks do not retry in step. */
-export function backoffMs(policy: RetryPolicy, attempt: number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
 
 /**
  * Runs attempt() until it succeeds, it fails with a non-retryable StoreError, or the attempts run out.
@@ -35,8 +30,8 @@ export async function withRetries<T>(
     } catch (raw) {
       const error = classify(raw);
       if (!error.retryable || n >= policy.attempts) throw error;
-      const delay = backoffMs(policy, n);
-      logger({ level: 'warn', msg: `${error.message}; retrying in ${Math.round(delay)} ms`, attempt: n, ...label });
+      const delay = backoffMs(n - 1, policy.baseDelayMs, policy.maxDelayMs);
+      logger({ level: 'warn', msg: `${error.message}; retrying in ${delay} ms`, attempt: n, ...label });
       await sleep(delay);
     }
   }
