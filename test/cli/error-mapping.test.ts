@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exitForError } from '../../agent/cli-errors.js';
 import { main } from '../../agent/cli.js';
-import { parseFilter } from '../../agent/query/filter-parser.js';
+import { FilterSyntaxError, parseFilter } from '../../agent/query/filter-parser.js';
 import {
   BadOutputFormatError,
   BadWindowError,
@@ -49,7 +49,7 @@ describe('typed errors from retrieve/, store/ and query/', () => {
     ['an unknown store scheme', () => openStore('s3://bucket/x'), StoreUrlError, /^unsupported store URL scheme "s3:"/],
     ['an empty store', () => validateStoreUrl(''), StoreUrlError, /^the store is empty/],
     ['a malformed oci:// URL', () => validateStoreUrl('oci://ns'), StoreUrlError, /exactly one bucket/],
-    ['a filter syntax error', () => parseFilter('host'), Error, /^bad filter: /],
+    ['a filter syntax error', () => parseFilter('host'), FilterSyntaxError, /^bad filter: /],
   ])('%s: its own type, exit 2 and its one line', async (_what, fn, type, message) => {
     const error = await thrownBy(fn);
     expect(error).toBeInstanceOf(type);
