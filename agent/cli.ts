@@ -5,7 +5,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { AGENT_VERSION } from './version.js';
-import { EXIT_USAGE, UsageError } from './usage-error.js';
+import { EXIT_USAGE } from './usage-error.js';
+import { exitForError } from './cli-errors.js';
 
 type Register = (program: Command) => void;
 
@@ -58,11 +59,8 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end with exit code 0; commander has already printed the message.
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    if (error instanceof UsageError) {
-      process.stderr.write(`vtap-archiver: ${error.message}\n`);
-      return EXIT_USAGE;
-    }
-    process.stderr.write(`vtap-archiver: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    const exit = exitForError(error);
+    process.stderr.write(`vtap-archiver: ${exit.message}\n`);
+    return exit.status;
   }
 }

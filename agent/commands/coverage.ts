@@ -91,7 +91,7 @@ export function registerCoverageCommand(program: Command): void {
       if (gapNs === undefined) throw new UsageError(`invalid --gap "${flags.gap}": use a duration like 60s, 5m`);
       if (flags.format !== 'table' && flags.format !== 'jsonl') throw new UsageError(`--format must be table or jsonl (got "${flags.format}")`);
       const store = await openArchive(flags.store, flags.prefix);
-      const objects = await selectObjects(store, selectionOf(flags, window));
+      const objects = await selectObjects(store, selectionOf(flags, window, true));
       const rows = coverageOf(objects, window.fromNs, window.toNs, gapNs);
       const out = (line: string) => process.stdout.write(`${line}\n`);
       if (flags.format === 'jsonl') {

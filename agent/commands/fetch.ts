@@ -60,9 +60,9 @@ export function registerFetchCommand(program: Command): void {
       const filter = filterOf(words);
       if (!flags.list && !flags.output) throw new UsageError('give --output <file> (or -o - for stdout) for the packets, or --list to see the objects');
       const format = outputFormat(flags.format, flags.output);
+      const store = await openArchive(flags.store, flags.prefix);
       // pcapng describes each source with the VNI and outer addresses from the objects' metadata.
-      const store = await openArchive(flags.store, flags.prefix, format === 'pcapng' || flags.list);
-      const selection = selectionOf(flags, window);
+      const selection = selectionOf(flags, window, format === 'pcapng' || flags.list);
       if (flags.list) {
         const objects = await selectObjects(store, selection);
         const total = objects.reduce((sum, o) => sum + o.info.size, 0);

@@ -10,44 +10,26 @@ import { UsageError } from '../usage-error.js';
 import type { VtapApi } from '../vtaps/api.js';
 import type { FilterChange } from '../vtaps/capture-filter.js';
 import { parseDuration, parseRule } from '../vtaps/capture-rules.js';
-import { DEFAULT_DEPLOYMENT } from '../vtaps/operations.js';
+import { compartmentOf, sdkApiOptions, withDeploymentOptions, type DeploymentFlags } from './deployment-options.js';
 
-interface FilterFlags {
-  compartment?: string;
-  deployment: string;
+interface FilterFlags extends DeploymentFlags {
   filterId?: string;
-  region?: string;
-  configFile?: string;
-  profile?: string;
   json?: boolean;
-  endpoint?: string;
   for?: string;
 }
 
 function withCommonOptions(command: Command): Command {
-  return command
-    .option('--compartment <ocid>', 'compartment of the deployment (default: $OCI_COMPARTMENT_ID)')
-    .option('--deployment <name>', 'the stack\'s name_prefix, as tagged on its VTAPs', DEFAULT_DEPLOYMENT)
-    .option('--filter-id <ocid>', 'this capture filter instead of the one the deployment\'s VTAPs use')
-    .option('--region <region>', 'region (default: the profile\'s)')
-    .option('--config-file <path>', 'OCI config file (default: ~/.oci/config)')
-    .option('--profile <name>', 'profile in the config file', 'DEFAULT')
-    .option('--json', 'print JSON')
-    .addOption(new Option('--endpoint <url>', 'service endpoint override (tests)').hideHelp());
+  return withDeploymentOptions(command, new Option('--filter-id <ocid>', 'this capture filter instead of the one the deployment\'s VTAPs use'))
+    .option('--json', 'print JSON');
 }
 
 async function run(flags: FilterFlags, change: FilterChange): Promise<void> {
-  const compartmentId = flags.compartment ?? process.env.OCI_COMPARTMENT_ID;
+  const compartmentId = compartmentOf(flags);
   if (!compartmentId && !flags.filterId) throw new UsageError('--compartment <ocid> is required (or --filter-id)');
   const [{ createSdkApi }, { changeFilter, describeFilter, filterTable, findCaptureFilter }] = await Promise.all([
     import('../vtaps/api.js'), import('../vtaps/capture-filter.js'),
   ]);
-  const api: VtapApi = await createSdkApi({
-    ...(flags.configFile ? { configFile: flags.configFile } : {}),
-    ...(flags.profile ? { profile: flags.profile } : {}),
-    ...(flags.region ? { region: flags.region } : {}),
-    ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
-  });
+  const api: VtapApi = await createSdkApi(sdkApiOptions(flags));
   const filterId = await findCaptureFilter(api, { compartmentId: compartmentId ?? '', deployment: flags.deployment, ...(flags.filterId ? { filterId: flags.filterId } : {}) });
   const { filter, changes } = await changeFilter(api, filterId, change);
   for (const line of changes) process.stderr.write(`filter: ${line}\n`);

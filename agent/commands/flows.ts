@@ -58,7 +58,7 @@ export function registerFlowsCommand(program: Command): void {
       if (!['table', 'jsonl', 'csv'].includes(flags.format)) throw new UsageError(`--format must be table, jsonl or csv (got "${flags.format}")`);
       const top = flags.top !== undefined ? Number(flags.top) : flags.format === 'table' ? 50 : Infinity;
       if (!(top > 0) || (Number.isFinite(top) && !Number.isInteger(top))) throw new UsageError(`--top must be a positive integer (got "${flags.top}")`);
-      const store = await openArchive(flags.store, flags.prefix, false);
+      const store = await openArchive(flags.store, flags.prefix);
       const objects = await selectObjects(store, selectionOf(flags, window));
       const ctx: FetchContext = {
         store,

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { sinkId, sinkNameProblem } from '../archive/sink-id.js';
 import { sourceForms } from '../decap/registry.js';
-import { FilterSyntaxError, parseFilter } from '../query/filter-parser.js';
-import type { FilterExpr } from '../query/filter-ast.js';
+import { parseFilter } from '../query/filter-parser.js';
 import { UsageError } from '../usage-error.js';
+import type { FilterExpr } from '../query/filter-ast.js';
 import { resolveWindow, nowNs, type Window } from '../retrieve/window.js';
 import type { Selection } from '../retrieve/select.js';
 
@@ -42,16 +42,12 @@ export function windowOf(flags: WindowFlags): Window {
   return resolveWindow(flags, nowNs());
 }
 
-export function selectionOf(flags: WindowFlags, window: Window): Selection {
-  return { ...window, prefix: flags.prefix, sources: flags.source, sinks: flags.sink };
+/** `metadata`: whether the command reads the objects' metadata (else names and sizes suffice). */
+export function selectionOf(flags: WindowFlags, window: Window, metadata = false): Selection {
+  return { ...window, prefix: flags.prefix, sources: flags.source, sinks: flags.sink, metadata };
 }
 
-/** The filter words joined as tcpdump joins them; a syntax error is one line pointing at the token. */
+/** The filter words joined as tcpdump joins them; a FilterSyntaxError points at the token. */
 export function filterOf(words: string[]): FilterExpr | undefined {
-  try {
-    return parseFilter(words.join(' '));
-  } catch (error) {
-    if (error instanceof FilterSyntaxError) throw new UsageError(error.message);
-    throw error;
-  }
+  return parseFilter(words.join(' '));
 }

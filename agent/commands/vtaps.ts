@@ -9,9 +9,9 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../usage-error.js';
 import type { VtapApi, VtapInfo } from '../vtaps/api.js';
 import { healthLines, vtapTable } from '../vtaps/format.js';
+import { compartmentOf, sdkApiOptions, withDeploymentOptions, type DeploymentFlags } from './deployment-options.js';
 import {
   DEFAULT_BACKEND_SET,
-  DEFAULT_DEPLOYMENT,
   selectVtaps,
   setVtaps,
   sinkHealth,
@@ -19,19 +19,13 @@ import {
   type Timing,
 } from '../vtaps/operations.js';
 
-interface VtapsFlags {
-  compartment?: string;
-  deployment: string;
+interface VtapsFlags extends DeploymentFlags {
   vtap?: string[];
-  region?: string;
-  configFile?: string;
-  profile?: string;
   backendSet: string;
   waitHealthy?: boolean;
   timeout: string;
   pollSeconds: string;
   json?: boolean;
-  endpoint?: string;
 }
 
 function seconds(value: string, name: string): number {
@@ -43,16 +37,11 @@ function seconds(value: string, name: string): number {
 async function api(flags: VtapsFlags): Promise<VtapApi> {
   // The OCI core SDK loads only for this command, not for every start of the CLI.
   const { createSdkApi } = await import('../vtaps/api.js');
-  return createSdkApi({
-    ...(flags.configFile ? { configFile: flags.configFile } : {}),
-    ...(flags.profile ? { profile: flags.profile } : {}),
-    ...(flags.region ? { region: flags.region } : {}),
-    ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
-  });
+  return createSdkApi(sdkApiOptions(flags));
 }
 
 function selection(flags: VtapsFlags) {
-  const compartmentId = flags.compartment ?? process.env.OCI_COMPARTMENT_ID;
+  const compartmentId = compartmentOf(flags);
   if (!compartmentId) throw new UsageError('--compartment <ocid> is required (the stack output next_commands has it)');
   return { compartmentId, deployment: flags.deployment, ...(flags.vtap ? { vtapIds: flags.vtap } : {}) };
 }
@@ -66,18 +55,11 @@ function timing(flags: VtapsFlags): Timing {
 }
 
 function withCommonOptions(command: Command): Command {
-  return command
-    .option('--compartment <ocid>', 'compartment of the deployment (default: $OCI_COMPARTMENT_ID)')
-    .option('--deployment <name>', 'the stack\'s name_prefix, as tagged on its VTAPs', DEFAULT_DEPLOYMENT)
-    .option('--vtap <ocid...>', 'act on these VTAPs instead of the deployment\'s tagged ones')
-    .option('--region <region>', 'region (default: the profile\'s)')
-    .option('--config-file <path>', 'OCI config file (default: ~/.oci/config)')
-    .option('--profile <name>', 'profile in the config file', 'DEFAULT')
+  return withDeploymentOptions(command, new Option('--vtap <ocid...>', 'act on these VTAPs instead of the deployment\'s tagged ones'))
     .option('--backend-set <name>', 'NLB backend set of the sinks', DEFAULT_BACKEND_SET)
     .option('--timeout <seconds>', 'how long to wait for sinks or VTAPs', '600')
     .option('--poll-seconds <seconds>', 'pause between checks', '10')
-    .option('--json', 'print JSON')
-    .addOption(new Option('--endpoint <url>', 'service endpoint override (tests)').hideHelp());
+    .option('--json', 'print JSON');
 }
 
 /** The deployment's VTAPs, after checking the flags (usage errors first, before any config is read). */

@@ -28,7 +28,7 @@ export function indexName(objectName: string): string {
   return `${objectName}${INDEX_SUFFIX}`;
 }
 
-const nsString = z.string().regex(/^\d+$/, 'nanoseconds as a decimal string');
+export const nsString = z.string().regex(/^\d+$/, 'nanoseconds as a decimal string');
 const count = z.number().int().nonnegative();
 /** Inclusive ranges of frame numbers: [[0,3],[7,7]]. */
 const frameRanges = z.array(z.tuple([count, count]));
@@ -139,7 +139,9 @@ export function encodeIndexLines(index: ArchiveIndex): string {
   return `${lines.join('\n')}\n`;
 }
 
-export class IndexFormatError extends Error {}
+export class IndexFormatError extends Error {
+  override name = 'IndexFormatError';
+}
 
 /**
  * Parses decompressed index text. Returns undefined for a version this reader does not know (the

@@ -1,7 +1,8 @@
 /**
  * agent/query/: the filter language (this parser and its AST), the index reader and the matchers
  * that test an index (index-matcher) or a packet (packet-matcher) against a filter. Imports only
- * pcap/; must not import store/, retrieve/, archive/ or commands/.
+ * pcap/ and index/format.ts (the index schemas, whose owner it is); must not import store/, retrieve/,
+ * archive/ or commands/.
  */
 import { isIP } from 'node:net';
 import {

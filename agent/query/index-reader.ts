@@ -1,95 +1,36 @@
 import { zstdDecompressSync } from 'node:zlib';
 import { z } from 'zod';
+import {
+  classLineSchema,
+  flowLineSchema,
+  frameLineSchema,
+  indexLineSchema,
+  INDEX_SUFFIX,
+  INDEX_VERSION,
+  IndexFormatError,
+  nsString,
+} from '../index/format.js';
 
 /**
- * Reads an object's index (`<object>.idx.zst`, zstd-compressed JSON lines, format version 1; the
- * contract is agent/index/format.ts, described in DESIGN.md, "The index"). Unknown fields and line types are
- * ignored; an unknown version means "no index" (the object is then read in full).
+ * Reads an object's index (`<object>.idx.zst`, zstd-compressed JSON lines, format version 1). The
+ * format and its schemas belong to agent/index/format.ts (DESIGN.md, "The index"); this reader
+ * takes them as they are and only turns the decimal-string times into BigInt nanoseconds. Unknown
+ * fields and line types are ignored; an unknown version means "no index" (the object is then read in full).
  */
 
-export const INDEX_SUFFIX = '.idx.zst';
-export const INDEX_VERSION = 1;
+export { INDEX_SUFFIX, INDEX_VERSION, IndexFormatError };
 
-const ns = z.string().regex(/^\d+$/).transform((text) => BigInt(text));
-const frameRanges = z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]));
+const ns = nsString.transform((text) => BigInt(text));
+const times = { firstNs: ns, lastNs: ns };
 
-const headerLine = z.object({
-  type: z.literal('index'),
-  version: z.number(),
-  object: z.string(),
-  size: z.number().int().nonnegative(),
-  codec: z.enum(['zstd', 'gzip']),
-  pcap: z.object({
-    nanosecond: z.boolean(),
-    bigEndian: z.boolean(),
-    versionMajor: z.number().int(),
-    versionMinor: z.number().int(),
-    snaplen: z.number().int(),
-    linktype: z.number().int(),
-  }),
-  source: z.string(),
-  sink: z.string(),
-  packets: z.number().int().nonnegative(),
-  bytes: z.number().int().nonnegative(),
-  firstNs: ns,
-  lastNs: ns,
-  frames: z.number().int().nonnegative(),
-  flowDetail: z.enum(['flows', 'summary']),
-});
-
-const summarySchema = z.object({
-  v4: z.array(z.string()).default([]),
-  v6: z.array(z.string()).default([]),
-  protos: z.array(z.number().int()).default([]),
-  ports: frameRanges.default([]),
-  vlans: z.array(z.number().int()).default([]),
-  untagged: z.boolean().default(true),
-  classes: z.array(z.string()).default([]),
-});
-
-const frameLine = z.object({
-  type: z.literal('frame'),
-  i: z.number().int().nonnegative(),
-  offset: z.number().int().nonnegative(),
-  length: z.number().int().positive(),
-  rawOffset: z.number().int().nonnegative(),
-  rawLength: z.number().int().nonnegative(),
-  packets: z.number().int().nonnegative(),
-  firstNs: ns,
-  lastNs: ns,
-  summary: summarySchema.optional(),
-});
-
-const flowLine = z.object({
-  type: z.literal('flow'),
-  v: z.union([z.literal(4), z.literal(6)]),
-  src: z.string(),
-  dst: z.string(),
-  proto: z.number().int(),
-  sport: z.number().int(),
-  dport: z.number().int(),
-  vlan: z.number().int().optional(),
-  firstNs: ns,
-  lastNs: ns,
-  packets: z.number().int().nonnegative(),
-  bytes: z.number().int().nonnegative(),
-  frames: frameRanges,
-});
-
-const classLine = z.object({
-  type: z.literal('class'),
-  class: z.string(),
-  vlan: z.number().int().optional(),
-  firstNs: ns,
-  lastNs: ns,
-  packets: z.number().int().nonnegative(),
-  bytes: z.number().int().nonnegative(),
-  frames: frameRanges,
-});
+const headerLine = indexLineSchema.extend(times);
+const frameLine = frameLineSchema.extend(times);
+const flowLine = flowLineSchema.extend(times);
+const classLine = classLineSchema.extend(times);
 
 export type IndexHeader = z.infer<typeof headerLine>;
 export type FrameEntry = z.infer<typeof frameLine>;
-export type FrameSummary = z.infer<typeof summarySchema>;
+export type { FrameSummary } from '../index/format.js';
 export type FlowEntry = z.infer<typeof flowLine>;
 export type ClassEntry = z.infer<typeof classLine>;
 
@@ -98,10 +39,6 @@ export interface ObjectIndex {
   frames: FrameEntry[];
   flows: FlowEntry[];
   classes: ClassEntry[];
-}
-
-export class IndexFormatError extends Error {
-  override name = 'IndexFormatError';
 }
 
 /** Parses the decompressed JSON lines; undefined for a version this reader does not know. */

@@ -1,7 +1,7 @@
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { UsageError } from '../usage-error.js';
+import { BadOutputFormatError, MixedLinkTypesError, OutputNotWritableError } from './errors.js';
 import { AGENT_VERSION } from '../version.js';
 import { pcapGlobalHeader } from '../pcap/writer.js';
 import { enhancedPacketBlock, interfaceDescriptionBlock, sectionHeaderBlock } from '../pcap/pcapng-writer.js';
@@ -18,7 +18,7 @@ export interface PacketOrigin {
 /** The format a user asked for: --format wins, else a .pcapng suffix, else classic pcap. */
 export function outputFormat(flag: string | undefined, path: string | undefined): OutputFormat {
   if (flag !== undefined) {
-    if (flag !== 'pcap' && flag !== 'pcapng') throw new UsageError(`--format must be pcap or pcapng (got "${flag}")`);
+    if (flag !== 'pcap' && flag !== 'pcapng') throw new BadOutputFormatError(flag);
     return flag;
   }
   return path?.toLowerCase().endsWith('.pcapng') ? 'pcapng' : 'pcap';
@@ -59,7 +59,7 @@ export class PacketOutput {
       try {
         fd = openSync(path, 'w');
       } catch (error) {
-        throw new UsageError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        throw new OutputNotWritableError(path, (error as NodeJS.ErrnoException).code ?? (error as Error).message, error);
       }
       this.ownStream = createWriteStream(path, { fd });
       this.stream = this.ownStream;
@@ -77,9 +77,7 @@ export class PacketOutput {
     if (!this.started) this.start(origin.linktype);
     if (this.format === 'pcap') {
       if (origin.linktype !== this.linktype) {
-        throw new UsageError(
-          `the packets of the window have different link types (${this.linktype} and ${origin.linktype} from ${origin.source}): use --format pcapng or choose sources with --source`,
-        );
+        throw new MixedLinkTypesError(this.linktype!, origin.linktype, origin.source);
       }
       const record = this.room(16 + data.length);
       record.writeUInt32LE(Number(ns / 1_000_000_000n), 0);

@@ -1,4 +1,4 @@
-import { UsageError } from '../usage-error.js';
+import { BadWindowError } from './errors.js';
 import { hourPath } from '../archive/naming.js';
 
 const NS_PER_SEC = 1_000_000_000n;
@@ -13,11 +13,11 @@ export function parseTime(text: string, what: string): bigint {
   if (epoch) return BigInt(epoch[1]!) * NS_PER_SEC + BigInt((epoch[2] ?? '').padEnd(9, '0'));
   const m = ISO.exec(text);
   if (!m) {
-    throw new UsageError(`invalid ${what} "${text}": use RFC 3339 with a zone (2026-11-21T14:05:00Z) or epoch seconds`);
+    throw new BadWindowError(what, text, `invalid ${what} "${text}": use RFC 3339 with a zone (2026-11-21T14:05:00Z) or epoch seconds`);
   }
   const zone = m[8]!;
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? '0'));
-  if (Number.isNaN(ms)) throw new UsageError(`invalid ${what} "${text}"`);
+  if (Number.isNaN(ms)) throw new BadWindowError(what, text, `invalid ${what} "${text}"`);
   let offsetSec = 0;
   if (zone !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
@@ -59,7 +59,7 @@ export function parseTimeRelative(text: string, what: string, nowNs: bigint): bi
   if (text === 'now') return nowNs;
   if (text.startsWith('-')) {
     const ago = parseDuration(text.slice(1));
-    if (ago === undefined) throw new UsageError(`invalid ${what} "${text}": a relative time is like -15m, -2h, -1d`);
+    if (ago === undefined) throw new BadWindowError(what, text, `invalid ${what} "${text}": a relative time is like -15m, -2h, -1d`);
     return nowNs - ago;
   }
   return parseTime(text, what);
@@ -74,17 +74,17 @@ export interface Window {
 export function resolveWindow(flags: { from?: string; to?: string; last?: string }, nowNs: bigint): Window {
   if (flags.last !== undefined) {
     const span = parseDuration(flags.last);
-    if (span === undefined) throw new UsageError(`invalid --last "${flags.last}": use a duration like 15m, 2h, 1d`);
-    if (flags.from !== undefined) throw new UsageError('give --last or --from, not both');
+    if (span === undefined) throw new BadWindowError('--last', flags.last, `invalid --last "${flags.last}": use a duration like 15m, 2h, 1d`);
+    if (flags.from !== undefined) throw new BadWindowError('--from', flags.from, 'give --last or --from, not both');
     const toNs = flags.to !== undefined ? parseTimeRelative(flags.to, '--to', nowNs) : nowNs;
     return { fromNs: toNs - span, toNs };
   }
-  if (flags.from === undefined) throw new UsageError('give the window: --from <time> [--to <time>] or --last <duration>');
+  if (flags.from === undefined) throw new BadWindowError('--from', undefined, 'give the window: --from <time> [--to <time>] or --last <duration>');
   const fromNs = parseTimeRelative(flags.from, '--from', nowNs);
   const toNs = flags.to !== undefined ? parseTimeRelative(flags.to, '--to', nowNs) : nowNs;
-  if (toNs < fromNs) throw new UsageError(`--to (${flags.to ?? 'now'}) is before --from (${flags.from})`);
+  if (toNs < fromNs) throw new BadWindowError('--to', flags.to, `--to (${flags.to ?? 'now'}) is before --from (${flags.from})`);
   const hours = Number((toNs - fromNs) / 3_600_000_000_000n) + 1;
-  if (hours > MAX_WINDOW_HOURS) throw new UsageError(`the window spans ${hours} hours; at most ${MAX_WINDOW_HOURS} per query`);
+  if (hours > MAX_WINDOW_HOURS) throw new BadWindowError('--from', flags.from, `the window spans ${hours} hours; at most ${MAX_WINDOW_HOURS} per query`);
   return { fromNs, toNs };
 }
 

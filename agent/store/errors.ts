@@ -31,3 +31,14 @@ export class TransientStoreError extends StoreError {
     super(message, { retryable: true, cause });
   }
 }
+
+/**
+ * A store URL that cannot name a store (empty, an unknown scheme, a malformed oci:// URL, a path
+ * that cannot be a directory): the user's input, found before any network access.
+ */
+export class StoreUrlError extends Error {
+  constructor(readonly url: string, readonly problem: string) {
+    super(problem);
+    this.name = new.target.name;
+  }
+}

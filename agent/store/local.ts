@@ -144,6 +144,16 @@ export class LocalDirectoryStore implements ObjectStore {
     };
   }
 
+  /** Name and size without reading the metadata file; undefined when the file went meanwhile. */
+  private async sizeOnly(name: string): Promise<ObjectInfo | undefined> {
+    try {
+      return { name, size: (await stat(this.pathOf(name))).size, metadata: {} };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
   async *list(options: ListOptions = {}): AsyncIterable<ObjectInfo> {
     const prefix = options.prefix ?? '';
     // Start the walk at the deepest directory the prefix names, so an hour prefix reads one folder.
@@ -154,7 +164,7 @@ export class LocalDirectoryStore implements ObjectStore {
       if (!name.startsWith(prefix)) continue;
       if (options.start !== undefined && name < options.start) continue;
       if (options.end !== undefined && name >= options.end) continue;
-      const info = await this.head(name);
+      const info = options.metadata === false ? await this.sizeOnly(name) : await this.head(name);
       if (info) yield info;
     }
   }

@@ -24,7 +24,11 @@ export interface ObjectStore {
   /** Size, checksums and metadata of one object, or undefined when there is none. */
   head(name: string): Promise<ObjectInfo | undefined>;
 
-  /** Objects whose names start with prefix (and fall in [start, end) when given), in name order. */
+  /**
+   * Objects whose names start with prefix (and fall in [start, end) when given), in name order.
+   * With `metadata: false`, only names and sizes (and creation times where the listing has them):
+   * a store then skips the per-object reads that metadata and checksums cost.
+   */
   list(options?: ListOptions): AsyncIterable<ObjectInfo>;
 
   /** The object's bytes, or the inclusive byte range [start, end] of them. */
@@ -70,6 +74,8 @@ export interface ListOptions {
   start?: string;
   /** Exclusive upper bound on the name. */
   end?: string;
+  /** False: names and sizes suffice, `metadata` comes back empty and `sha256` unset. Default true. */
+  metadata?: boolean;
 }
 
 export interface ByteRange {

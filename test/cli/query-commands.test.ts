@@ -152,6 +152,11 @@ describe('range reads against the OCI stand-in', () => {
     const out = join(dir, 'oci.pcap');
     const result = await runCli(['fetch', '--store', url, '--from', iso(START - 1), '--to', iso(START + 700), '-o', out, 'host', TARGET_HOST]);
     expect(result.code).toBe(0);
+    // Names and sizes plan the fetch: the listing carries them, so no object or index is HEADed.
+    const hourListings = standin.requests('ListObjects').filter((list) => list.query.prefix !== undefined);
+    expect(hourListings.length).toBeGreaterThan(0);
+    for (const list of hourListings) expect(list.query.fields).toBe('name,size,timeCreated');
+    expect(standin.requests('HeadObject')).toEqual([]);
     const target = Buffer.from(TARGET_HOST.split('.').map(Number));
     const expected = records.filter((r) => r.data.subarray(26, 30).equals(target) || r.data.subarray(30, 34).equals(target));
     expect(expected.length).toBeGreaterThan(300);

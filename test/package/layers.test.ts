@@ -18,7 +18,8 @@ const ALLOWED: Record<string, string[]> = {
   index: ['pcap', 'store', 'archive'],
   store: ['fs', 'store/oci'],
   'store/oci': ['store', 'fs', 'oci'],
-  query: ['pcap'],
+  // index-reader.ts builds on index/format.ts, the one owner of the index schemas.
+  query: ['pcap', 'index'],
   retrieve: ['pcap', 'query', 'store', 'archive'],
   mirror: ['fs'],
   // agent-services.ts lazily loads daemon/filter-endpoint.ts (the agent's filter endpoint).

@@ -3,7 +3,8 @@ import { zstdCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseFilter } from '../../agent/query/filter-parser.js';
 import { classMayMatch, F, flowMayMatch, M, summaryMayMatch, T } from '../../agent/query/index-matcher.js';
-import { IndexFormatError, readIndex, type FlowEntry } from '../../agent/query/index-reader.js';
+import { IndexFormatError, IndexFormatError as ReaderIndexFormatError, readIndex, type FlowEntry } from '../../agent/query/index-reader.js';
+import { encodeIndexLines, IndexFormatError as FormatIndexFormatError, type ArchiveIndex } from '../../agent/index/format.js';
 
 const header = {
   type: 'index', version: 1, object: 'captures/x.pcap.zst', size: 100, sha256: 'ab', codec: 'zstd',
@@ -35,6 +36,17 @@ describe('index reader', () => {
   ])('refuses a broken index with a message naming it (%#)', (lines, message) => {
     expect(() => readIndex(pack(lines), 'x.idx.zst')).toThrow(IndexFormatError);
     expect(() => readIndex(pack(lines), 'x.idx.zst')).toThrow(message);
+  });
+
+  it('holds the format module\'s schemas: reads what it encodes, refuses what it refuses, one error type', () => {
+    const { futureField: _, ...known } = header;
+    const written = encodeIndexLines({ index: known, frames: [frame], flows: [flow], classes: [] } as unknown as ArchiveIndex);
+    const index = readIndex(zstdCompressSync(Buffer.from(written)), 'x.idx.zst')!;
+    expect(index.header).toMatchObject({ sha256: 'ab', flows: 1, lastNs: 1763733901123456999n });
+    // A field the format requires of every index line is required by the reader too.
+    expect(() => readIndex(pack([{ ...header, sha256: undefined }, frame]), 'x.idx.zst')).toThrow(/line 1: sha256/);
+    expect(() => readIndex(pack([header, { ...frame, rawOffset: 1.5 }]), 'x.idx.zst')).toThrow(/line 2: rawOffset/);
+    expect(ReaderIndexFormatError).toBe(FormatIndexFormatError);
   });
 
   it('refuses bytes that are not zstd', () => {

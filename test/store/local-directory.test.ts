@@ -66,6 +66,17 @@ describe('local directory store', () => {
     expect(none).toEqual([]);
   });
 
+  it('lists names and sizes only when metadata is not wanted', async () => {
+    const request = await localFile('e.pcap.gz', 'twelve bytes');
+    await store.put(request);
+    const quick = [];
+    for await (const info of store.list({ prefix: 'captures/', metadata: false })) quick.push(info);
+    expect(quick).toEqual([{ name: request.name, size: 12, metadata: {} }]);
+    const full = [];
+    for await (const info of store.list({ prefix: 'captures/' })) full.push(info);
+    expect(full).toEqual([expect.objectContaining({ name: request.name, size: 12, sha256: request.sha256, metadata: { packets: '3', vni: '1234' } })]);
+  });
+
   it('never leaves a temp file behind after a put', async () => {
     await store.put(await localFile('d.pcap.gz', 'content'));
     const files = await readdir(join(dir, 'archive/captures/2025/11/21/13'));

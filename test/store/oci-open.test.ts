@@ -3,10 +3,9 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StoreConfigurationError } from '../../agent/store/errors.js';
+import { StoreConfigurationError, StoreUrlError } from '../../agent/store/errors.js';
 import { OciObjectStore, parseOciStoreUrl } from '../../agent/store/oci/index.js';
 import { openStore } from '../../agent/store/open.js';
-import { UsageError } from '../../agent/usage-error.js';
 import { makeApiKey, startStandin, type OciStandin } from '../../testkit/oci-standin/index.js';
 import { archiveFile, fastRetry, readAll, tempDir, writeOciConfig } from './oci-fixtures.js';
 
@@ -23,8 +22,9 @@ describe('oci:// store URLs', () => {
     });
   });
 
-  it('refuses malformed URLs with a usage error', async () => {
-    await expect(openStore('oci://ns')).rejects.toBeInstanceOf(UsageError);
+  it('refuses malformed URLs with a StoreUrlError naming the URL', async () => {
+    await expect(openStore('oci://ns')).rejects.toBeInstanceOf(StoreUrlError);
+    await expect(openStore('oci://ns')).rejects.toMatchObject({ url: 'oci://ns' });
     await expect(openStore('oci://ns/a/b')).rejects.toThrow(/exactly one bucket/);
     await expect(openStore('oci://ns/bucket?auth=password')).rejects.toThrow(/instance-principal or config-file/);
     await expect(openStore('oci://ns/bucket?regoin=x')).rejects.toThrow(/unknown parameter regoin/);

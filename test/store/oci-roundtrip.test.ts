@@ -118,12 +118,22 @@ describe.each(modes)('OciObjectStore with $auth', ({ principal }) => {
       const name = `paged/${String(i).padStart(5, '0')}.gz`;
       bucket.objects.set(name, { ...template, name });
     }
-    const { store: quick } = await reopen({ listMetadata: false });
     const before = standin.requests('ListObjects').length;
     const names: string[] = [];
-    for await (const info of quick.list({ prefix: 'paged/' })) names.push(info.name);
+    for await (const info of opened.store.list({ prefix: 'paged/', metadata: false })) names.push(info.name);
     expect(names).toHaveLength(1003);
     expect(names[1002]).toBe('paged/01002.gz');
     expect(standin.requests('ListObjects').length - before).toBe(2);
+  });
+
+  it('lists names and sizes from the listing alone, without a HEAD per object', async () => {
+    const file = archiveFile(dir, 'sizes/a.gz', 321);
+    await opened.store.put(file);
+    const heads = standin.requests('HeadObject').length;
+    const listed = [];
+    for await (const info of opened.store.list({ prefix: 'sizes/', metadata: false })) listed.push(info);
+    expect(listed).toEqual([{ name: 'sizes/a.gz', size: 321, metadata: {}, timeCreated: expect.any(Date) }]);
+    expect(standin.requests('HeadObject').length).toBe(heads);
+    expect(standin.requests('ListObjects').at(-1)!.query).toMatchObject({ fields: 'name,size,timeCreated' });
   });
 });

@@ -24,6 +24,4 @@ export interface OciStoreOptions {
   requestTimeoutMs?: number;
   /** Where the store says what failed and why (default: nowhere). */
   logger?: StoreLogger;
-  /** Whether list() heads each object to fill metadata and sha256 (default true). */
-  listMetadata?: boolean;
 }

@@ -27,6 +27,13 @@ function byteRange(range: ByteRange): common.Range {
   return { startByte: range.start, endByte: range.end ?? '' } as unknown as common.Range;
 }
 const SHA256_KEY = 'sha256';
+
+/** A listing's entry as names-and-sizes ObjectInfo (the listing was asked for size and timeCreated). */
+function sizeOnly(summary: { name: string; size?: number; timeCreated?: Date | string }): ObjectInfo {
+  const info: ObjectInfo = { name: summary.name, size: Number(summary.size ?? 0), metadata: {} };
+  if (summary.timeCreated) info.timeCreated = new Date(summary.timeCreated);
+  return info;
+}
 const LIST_HEAD_PARALLEL = 8;
 
 export interface StaleUploadFilter {
@@ -43,7 +50,6 @@ export class OciObjectStore implements ObjectStore {
   private readonly multipartThreshold: number;
   private readonly partSize: number;
   private readonly parallelParts: number;
-  private readonly listMetadata: boolean;
   private readonly requestTimeoutMs: number;
 
   private constructor(
@@ -60,7 +66,6 @@ export class OciObjectStore implements ObjectStore {
     this.partSize = options.partSize ?? 16 * MiB;
     this.multipartThreshold = options.multipartThreshold ?? 64 * MiB;
     this.parallelParts = Math.max(1, options.parallelParts ?? 4);
-    this.listMetadata = options.listMetadata ?? true;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
   }
 
@@ -173,22 +178,20 @@ export class OciObjectStore implements ObjectStore {
           ...(options.prefix ? { prefix: encodeURIComponent(options.prefix) } : {}),
           ...(start ? { start: encodeURIComponent(start) } : {}),
           ...(options.end ? { end: encodeURIComponent(options.end) } : {}),
-          fields: 'name,size,timeCreated,md5',
+          // Names and sizes come in the listing itself; only metadata needs a HEAD per object.
+          fields: 'name,size,timeCreated',
           limit: 1000,
         }));
       const summaries = page.listObjects.objects;
-      // ListObjects carries no metadata: head the objects, a few at a time, in name order.
-      for (let from = 0; from < summaries.length; from += LIST_HEAD_PARALLEL) {
-        const batch = summaries.slice(from, from + LIST_HEAD_PARALLEL);
-        const infos = this.listMetadata
-          ? await Promise.all(batch.map((summary) => this.head(summary.name)))
-          : batch.map((summary) => {
-            const info: ObjectInfo = { name: summary.name, size: Number(summary.size ?? 0), metadata: {} };
-            if (summary.timeCreated) info.timeCreated = new Date(summary.timeCreated);
-            return info;
-          });
-        // An object deleted between the listing and its head is simply not listed.
-        for (const info of infos) if (info) yield info;
+      if (options.metadata === false) {
+        for (const summary of summaries) yield sizeOnly(summary);
+      } else {
+        // ListObjects carries no metadata: head the objects, a few at a time, in name order.
+        for (let from = 0; from < summaries.length; from += LIST_HEAD_PARALLEL) {
+          const infos = await Promise.all(summaries.slice(from, from + LIST_HEAD_PARALLEL).map((summary) => this.head(summary.name)));
+          // An object deleted between the listing and its head is simply not listed.
+          for (const info of infos) if (info) yield info;
+        }
       }
       start = page.listObjects.nextStartWith;
       if (!start) return;
