@@ -85,7 +85,6 @@ async function buildArchive(stores: ObjectStore[], workDir: string): Promise<{ o
       }
       await rm(object.filePath, { force: true });
       if (object.index) await rm(object.index.filePath, { force: true });
-      await rm(`${object.filePath}.json`, { force: true });
       objects += 1;
     }
   }

@@ -174,7 +174,6 @@ export async function runArchive(captures: string[], flags: ArchiveFlags): Promi
         if (object.index) await store.put(indexPutRequest(object.index, object));
         await rm(object.filePath, { force: true });
         if (object.index) await rm(object.index.filePath, { force: true });
-        await rm(`${object.filePath}.json`, { force: true });
       }
     }
     return summary;
