@@ -86,6 +86,15 @@ export const frameLineSchema = z.object({
   summary: frameSummarySchema.optional(),
 });
 
+/** What a flow line and a class line both say of their packets: when, how many, and where. */
+const aggregateFields = {
+  firstNs: nsString,
+  lastNs: nsString,
+  packets: count,
+  bytes: count,
+  frames: frameRanges,
+};
+
 export const flowLineSchema = z.object({
   type: z.literal('flow'),
   v: z.union([z.literal(4), z.literal(6)]),
@@ -95,22 +104,14 @@ export const flowLineSchema = z.object({
   sport: count,
   dport: count,
   vlan: count.optional(),
-  firstNs: nsString,
-  lastNs: nsString,
-  packets: count,
-  bytes: count,
-  frames: frameRanges,
+  ...aggregateFields,
 });
 
 export const classLineSchema = z.object({
   type: z.literal('class'),
   class: z.string(),
   vlan: count.optional(),
-  firstNs: nsString,
-  lastNs: nsString,
-  packets: count,
-  bytes: count,
-  frames: frameRanges,
+  ...aggregateFields,
 });
 
 export type PcapHeaderFields = z.infer<typeof pcapHeaderSchema>;

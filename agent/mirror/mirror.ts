@@ -14,16 +14,10 @@ import { isIPv4 } from 'node:net';
 import { UsageError } from '../usage-error.js';
 import { parseFilterExpression } from './filter-expression.js';
 import { ENCAP_OVERHEAD, planMirror, tcFilterArgs, type Encapsulation } from './plan.js';
-import { listStates, readState, removeState, writeState, type MirrorState } from './state.js';
+import { listStates, readState, removeState, writeState, type MirrorState, type MirrorTarget } from './state.js';
 import { enabledOffloads, hasClsact, host, linkInfo, mirredStats, routeTo, setOffloads, tcBatch, tunnelStats, type ActionStats } from './system.js';
 
-export interface StartOptions {
-  iface: string;
-  collector: string;
-  vni: number;
-  port: number;
-  encap: Encapsulation;
-  filter?: string;
+export interface StartOptions extends MirrorTarget {
   maxPacketSize?: number;
   stateDir: string;
   log: (line: string) => void;

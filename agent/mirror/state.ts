@@ -11,14 +11,18 @@ import type { Encapsulation } from './plan.js';
 
 export const DEFAULT_STATE_DIR = '/run/vtap-archiver-mirror';
 
-export interface MirrorState {
-  version: 1;
+/** What a mirror copies and where to: what `mirror start` is asked for and its state file records. */
+export interface MirrorTarget {
   iface: string;
   collector: string;
   vni: number;
   port: number;
   encap: Encapsulation;
   filter?: string;
+}
+
+export interface MirrorState extends MirrorTarget {
+  version: 1;
   maxFrame: number;
   limited: boolean;
   startedAt: string;
