@@ -27,7 +27,7 @@ export const CODEC_CONTENT_TYPE: Record<Codec, string> = { gzip: 'application/gz
  * pieces failed 1.5 Gbps in the agent 5 runs of 5, 1 MiB passed 3 of 3).
  */
 const OUTPUT_CHUNK = 1024 * 1024;
-/** Lets the reader run a few blocks ahead of the compressor (which works on the thread pool). */
+/** Lets the reader run a few blocks ahead of the compressor (which works on the frame workers). */
 const INPUT_HIGH_WATER_MARK = 8 * 1024 * 1024;
 
 /** One block -> one zstd frame (on a worker thread), with its content size (`zstd -l` shows it) and a checksum. */
@@ -37,7 +37,7 @@ export function zstdFrame(level: number): (block: Buffer) => Promise<Buffer[]> {
 
 /**
  * The archive compressor: each written block (whole pcap records) becomes one independent frame,
- * compressed on the thread pool with up to `parallel` frames in flight (see framed-compressor.ts).
+ * compressed on the frame workers (frame-workers.ts) with up to `parallel` frames in flight (see framed-compressor.ts).
  */
 export function createCompressor(codec: Codec, level: number = DEFAULT_LEVEL[codec], options: FramedCompressorOptions = {}): FramedCompressor {
   const [low, high] = LEVEL_RANGE[codec];

@@ -49,7 +49,7 @@ export class CompressedFileWriter {
 
   /**
    * Queues a block, which becomes one frame; false means "wait for drain() before queuing much
-   * more". `release` is called once the block has been compressed (the thread pool reads it until then).
+   * more". `release` is called once the block has been compressed (the compressor reads it until then).
    */
   write(block: Buffer, release?: () => void): boolean {
     if (release) this.compressor.releaseWhenCompressed(block, release);

@@ -12,9 +12,9 @@ export interface FrameExtent {
 
 export interface FramedCompressorOptions {
   /**
-   * Frames compressed at once on the libuv thread pool; output order is kept. Default: one per
-   * core the process may run on (taskset is honoured), at least 2 so the main thread keeps
-   * parsing while a frame compresses.
+   * Frames in flight at once (on the frame workers, or compressed in place when none is idle:
+   * frame-workers.ts); output order is kept. Default: one per core the process may run on
+   * (taskset is honoured), at least 2 so the main thread keeps parsing while a worker compresses.
    */
   parallel?: number;
   /** Input queued before write() asks the writer to wait (bytes). */
@@ -55,7 +55,7 @@ export class FramedCompressor extends Transform {
 
   /**
    * Asks for `release` to be called once `block` (about to be written) has been compressed: the
-   * thread pool reads it until then, so the caller must not reuse it earlier.
+   * compressor reads it until then, so the caller must not reuse it earlier.
    */
   releaseWhenCompressed(block: Buffer, release: () => void): void {
     this.releases.set(block, release);
