@@ -2,7 +2,7 @@ import { createGunzip } from 'node:zlib';
 import { compressOnWorker } from './frame-workers.js';
 import type { Duplex } from 'node:stream';
 import { createMultiFrameZstdDecompress } from './zstd-frames.js';
-import { FramedCompressor, type FramedCompressorOptions } from './framed-compressor.js';
+import { FramedCompressor, type FrameCodec, type FramedCompressorOptions } from './framed-compressor.js';
 import { SegmentedGzip } from './segmented-gzip.js';
 import type { Codec } from './types.js';
 
@@ -30,9 +30,12 @@ const OUTPUT_CHUNK = 1024 * 1024;
 /** Lets the reader run a few blocks ahead of the compressor (which works on the frame workers). */
 const INPUT_HIGH_WATER_MARK = 8 * 1024 * 1024;
 
-/** One block -> one zstd frame (on a worker thread), with its content size (`zstd -l` shows it) and a checksum. */
-export function zstdFrame(level: number): (block: Buffer) => Promise<Buffer[]> {
-  return async (block) => [(await compressOnWorker({ codec: 'zstd', level, data: block })).frame];
+/** One block -> one zstd frame (on a worker thread or in place), with its content size (`zstd -l` shows it) and a checksum. */
+export function zstdFrame(level: number): FrameCodec {
+  return async (block, recycle) => {
+    const { frame, release } = await compressOnWorker({ codec: 'zstd', level, data: block, recycle });
+    return release ? { pieces: [frame], release } : { pieces: [frame] };
+  };
 }
 
 /**

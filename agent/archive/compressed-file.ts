@@ -1,11 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { fsyncFile } from '../fs/durable.js';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Writable } from 'node:stream';
 import { createCompressor } from './compress.js';
 import type { FrameExtent, FramedCompressor } from './framed-compressor.js';
 import type { Codec } from './types.js';
@@ -18,15 +16,73 @@ export interface CompressedFile {
   frames: FrameExtent[];
 }
 
-/** Hashes what passes through: the sha256 names the object and travels in its metadata. */
-class HashTap extends Transform {
+/** Pieces gathered into one writev: a few frames per system call. */
+const SINK_HIGH_WATER_MARK = 4 * 1024 * 1024;
+
+/**
+ * Writes the compressed pieces to the file and hashes them (the sha256 names the object and
+ * travels in its metadata); reports every piece once it is on its way to disk, so the
+ * compressor can reuse that frame's memory. `finish` leaves the file fsynced.
+ */
+class HashedFileSink extends Writable {
   readonly sha256 = createHash('sha256');
   size = 0;
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.sha256.update(chunk);
-    this.size += chunk.length;
-    callback(null, chunk);
+  private file: FileHandle | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly onWritten: (piece: Buffer) => void,
+  ) {
+    super({ highWaterMark: SINK_HIGH_WATER_MARK });
   }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    open(this.path, 'w').then((file) => {
+      this.file = file;
+      callback();
+    }, callback);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writePieces([chunk]).then(() => callback(), callback);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.writePieces(chunks.map(({ chunk }) => chunk)).then(() => callback(), callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.file!.sync().then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const file = this.file;
+    this.file = undefined;
+    if (!file) return callback(error);
+    file.close().then(() => callback(error), (closeError: Error) => callback(error ?? closeError));
+  }
+
+  private async writePieces(pieces: Buffer[]): Promise<void> {
+    for (const piece of pieces) {
+      this.sha256.update(piece);
+      this.size += piece.length;
+    }
+    let rest = pieces;
+    while (rest.length > 0) {
+      const { bytesWritten } = await this.file!.writev(rest);
+      rest = unwritten(rest, bytesWritten);
+    }
+    for (const piece of pieces) this.onWritten(piece);
+  }
+}
+
+/** What is left of `pieces` after the first `written` bytes (a short write: rare, but allowed). */
+function unwritten(pieces: Buffer[], written: number): Buffer[] {
+  let skip = written;
+  let at = 0;
+  while (at < pieces.length && skip >= pieces[at]!.length) skip -= pieces[at++]!.length;
+  if (at === pieces.length) return [];
+  return [pieces[at]!.subarray(skip), ...pieces.slice(at + 1)];
 }
 
 /**
@@ -36,13 +92,16 @@ class HashTap extends Transform {
 export class CompressedFileWriter {
   readonly tempPath: string;
   private readonly compressor: FramedCompressor;
-  private readonly tap = new HashTap();
+  private readonly sink: HashedFileSink;
   private readonly done: Promise<void>;
 
   constructor(dir: string, codec: Codec, level?: number, parallel?: number) {
     this.tempPath = join(dir, `.pack-${randomBytes(6).toString('hex')}.tmp`);
-    this.compressor = createCompressor(codec, level, parallel === undefined ? {} : { parallel });
-    this.done = pipeline(this.compressor, this.tap, createWriteStream(this.tempPath));
+    // The sink reports every written piece back, so frames are compressed into reused memory.
+    this.compressor = createCompressor(codec, level, { recycleOutput: true, ...(parallel === undefined ? {} : { parallel }) });
+    const compressor = this.compressor;
+    this.sink = new HashedFileSink(this.tempPath, (piece) => compressor.written(piece));
+    this.done = pipeline(this.compressor, this.sink);
     // A failure surfaces from finish(); keep it from being reported as unhandled before then.
     this.done.catch(() => undefined);
   }
@@ -68,12 +127,11 @@ export class CompressedFileWriter {
     // Frames are compressed one-shot, never by a zstd stream: Node's stream, ended while writes
     // were queued, added an empty 13-byte frame that tshark 4.0 reports as damage.
     this.compressor.end();
-    await this.done;
-    await fsyncFile(this.tempPath);
+    await this.done; // the sink fsyncs the file as it finishes
     return {
       tempPath: this.tempPath,
-      size: this.tap.size,
-      sha256: this.tap.sha256.digest('hex'),
+      size: this.sink.size,
+      sha256: this.sink.sha256.digest('hex'),
       frames: this.compressor.extents,
     };
   }

@@ -8,54 +8,69 @@
  * (copy, message, a second thread's start-up) cost 0.5 s of CPU more per 225 MB than compressing
  * in place (2.4 s against 1.9 s, pack-once under taskset). Every pack in the process shares the
  * same workers: they share the cores, not compete for them.
+ *
+ * Every thread keeps one FrameEncoder per codec and level, and frames are written into output
+ * buffers that come back for reuse once the caller has written them out (`release`): fresh memory
+ * per frame cost more in page faults than the compression itself (frame-encoder.ts).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
+import { FrameEncoder, type FrameCodecName } from './frame-encoder.js';
 
-export type FrameJob =
-  | { codec: 'zstd'; level: number; data: Uint8Array }
-  | { codec: 'deflate'; level: number; data: Uint8Array };
+export interface FrameJob {
+  codec: FrameCodecName;
+  level: number;
+  data: Uint8Array;
+  /**
+   * True when the caller will call the result's `release` once it no longer reads the frame; the
+   * frame's memory then comes from (and goes back to) a pool. Otherwise the frame is the caller's.
+   */
+  recycle?: boolean;
+}
 
 export interface FrameResult {
   frame: Buffer;
   /** CRC-32 of the input (deflate jobs: the gzip trailer needs it). */
   crc: number;
+  /** With `recycle`: gives the frame's memory back; call it once, when nothing reads the frame any more. */
+  release?: () => void;
 }
 
 /**
- * Compresses one frame; `zlib` is passed in because this function's source also runs inside the
- * workers (see WORKER_SOURCE), where it is plain CommonJS without imports.
+ * The encoders of one thread, by codec and level. The same function runs inside the workers (see
+ * WORKER_SOURCE), so it takes its dependencies as arguments.
  */
-function compressFrame(zlib: typeof import('node:zlib'), codec: FrameJob['codec'], level: number, data: Uint8Array): FrameResult {
-  // Room for the whole frame in one output chunk, so zlib never concatenates pieces.
-  const bound = data.length + (data.length >> 7) + 1024;
-  if (codec === 'zstd') {
-    const frame = zlib.zstdCompressSync(data, {
-      params: { [zlib.constants.ZSTD_c_compressionLevel]: level, [zlib.constants.ZSTD_c_checksumFlag]: 1 },
-      pledgedSrcSize: data.length,
-      chunkSize: bound,
-    });
-    return { frame, crc: 0 };
-  }
-  return { frame: zlib.deflateRawSync(data, { level, memLevel: 9, chunkSize: bound }), crc: zlib.crc32(data) };
+function encoderCache(zlibModule: typeof import('node:zlib'), Encoder: typeof FrameEncoder): (codec: FrameCodecName, level: number) => FrameEncoder {
+  const encoders = new Map<string, FrameEncoder>();
+  return (codec, level) => {
+    const key = `${codec}:${level}`;
+    let encoder = encoders.get(key);
+    if (!encoder) encoders.set(key, (encoder = new Encoder(zlibModule, codec, level)));
+    return encoder;
+  };
 }
 
 /** The worker: CommonJS source run with `eval`, so it works from dist/ and from the TypeScript sources alike. */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
-const compressFrame = ${compressFrame.toString()};
-parentPort.on('message', ({ id, codec, level, buffer, length }) => {
+const FrameEncoder = ${FrameEncoder.toString()};
+const encoderFor = (${encoderCache.toString()})(zlib, FrameEncoder);
+parentPort.on('message', ({ id, codec, level, buffer, length, out }) => {
   try {
-    const { frame, crc } = compressFrame(zlib, codec, level, new Uint8Array(buffer, 0, length));
-    // The input buffer goes back for reuse; a large frame moves rather than being copied (a small
-    // one may sit in Node's shared pool, which cannot be transferred).
-    const transfer = [buffer];
-    if (frame.length >= 4096 && frame.buffer !== buffer) transfer.push(frame.buffer);
-    parentPort.postMessage({ id, frame, crc, buffer }, transfer);
+    const data = new Uint8Array(buffer, 0, length);
+    const bound = FrameEncoder.bound(length);
+    // The output buffer came from the caller's pool; one too small is replaced (and then pooled).
+    if (!out || out.byteLength < bound) out = new ArrayBuffer(bound);
+    const frameLength = encoderFor(codec, level).encodeInto(data, Buffer.from(out));
+    if (frameLength < 0) throw new Error('frame larger than its bound');
+    const crc = codec === 'deflate' ? zlib.crc32(data) : 0;
+    // Both buffers move back, not copied: the input for the next block, the output holding the frame.
+    parentPort.postMessage({ id, out, frameLength, crc, buffer }, [buffer, out]);
   } catch (error) {
-    parentPort.postMessage({ id, error: String(error && error.message || error), buffer }, [buffer]);
+    const transfer = out ? [buffer, out] : [buffer];
+    parentPort.postMessage({ id, error: String(error && error.message || error), buffer, out }, transfer);
   }
 });
 `;
@@ -63,6 +78,7 @@ parentPort.on('message', ({ id, codec, level, buffer, length }) => {
 interface Pending {
   resolve: (result: FrameResult) => void;
   reject: (error: Error) => void;
+  recycle: boolean;
 }
 
 interface PoolWorker {
@@ -70,13 +86,27 @@ interface PoolWorker {
   inFlight: number;
 }
 
-/** Transfer buffers kept for reuse (they shuttle blocks to the workers and come back with the frames). */
+interface WorkerReply {
+  id: number;
+  out?: ArrayBuffer;
+  frameLength?: number;
+  crc?: number;
+  error?: string;
+  buffer?: ArrayBuffer;
+}
+
+/** Buffers kept for reuse, each kind: enough for every frame in flight and being written on two cores. */
 const MAX_SPARE = 16;
+const MIN_BUFFER = 1 << 20;
 
 class FrameWorkerPool {
   private readonly workers: PoolWorker[] = [];
-  private readonly spare: ArrayBuffer[] = [];
+  /** Input transfer buffers: they shuttle blocks to the workers and come straight back. */
+  private readonly spareInput: ArrayBuffer[] = [];
+  /** Output buffers: lent with a frame, back when the caller releases it. */
+  private readonly spareOutput: ArrayBuffer[] = [];
   private readonly pending = new Map<number, Pending>();
+  private readonly encoderFor = encoderCache(zlib, FrameEncoder);
   private nextId = 0;
 
   constructor(private readonly size: number) {}
@@ -85,25 +115,45 @@ class FrameWorkerPool {
     const slot = this.pick();
     if (!slot) {
       try {
-        return Promise.resolve(compressFrame(zlib, job.codec, job.level, job.data));
+        return Promise.resolve(this.compressHere(job));
       } catch (error) {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
     }
     const id = this.nextId++;
     return new Promise<FrameResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const recycle = job.recycle === true;
+      this.pending.set(id, { resolve, reject, recycle });
       slot.inFlight += 1;
       // A busy worker keeps the process alive until its frame is back; an idle one does not.
       if (slot.inFlight === 1) slot.worker.ref();
       // One copy into a transfer buffer (cheaper than a structured clone), then moved, not copied:
       // the caller's block is free again as soon as this returns.
       const length = job.data.length;
-      let buffer = this.spare.pop();
-      if (!buffer || buffer.byteLength < length) buffer = new ArrayBuffer(Math.max(length, 1 << 20));
+      let buffer = this.spareInput.pop();
+      if (!buffer || buffer.byteLength < length) buffer = new ArrayBuffer(Math.max(length, MIN_BUFFER));
       new Uint8Array(buffer, 0, length).set(job.data);
-      slot.worker.postMessage({ id, codec: job.codec, level: job.level, buffer, length }, [buffer]);
+      const out = recycle ? this.spareOutput.pop() : undefined;
+      const transfer = out ? [buffer, out] : [buffer];
+      slot.worker.postMessage({ id, codec: job.codec, level: job.level, buffer, length, out }, transfer);
     });
+  }
+
+  /** Compresses on the calling thread, into a pooled output buffer when the caller recycles. */
+  private compressHere(job: FrameJob): FrameResult {
+    const bound = FrameEncoder.bound(job.data.length);
+    let memory = job.recycle ? this.spareOutput.pop() : undefined;
+    if (!memory || memory.byteLength < bound) memory = new ArrayBuffer(job.recycle ? Math.max(bound, FrameEncoder.bound(MIN_BUFFER)) : bound);
+    const length = this.encoderFor(job.codec, job.level).encodeInto(job.data, Buffer.from(memory));
+    if (length < 0) throw new Error('frame compression failed: frame larger than its bound');
+    const crc = job.codec === 'deflate' ? zlib.crc32(job.data) : 0;
+    const frame = Buffer.from(memory, 0, length);
+    const kept = memory;
+    return job.recycle ? { frame, crc, release: () => this.giveOutput(kept) } : { frame, crc };
+  }
+
+  private giveOutput(memory: ArrayBuffer): void {
+    if (this.spareOutput.length < MAX_SPARE) this.spareOutput.push(memory);
   }
 
   /** An idle worker (started if the pool has room), or undefined: then this thread compresses the frame itself. */
@@ -117,16 +167,7 @@ class FrameWorkerPool {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     const slot: PoolWorker = { worker, inFlight: 0 };
     worker.unref();
-    worker.on('message', (message: { id: number; frame?: Uint8Array; crc?: number; error?: string; buffer?: ArrayBuffer }) => {
-      slot.inFlight -= 1;
-      if (message.buffer && this.spare.length < MAX_SPARE) this.spare.push(message.buffer);
-      if (slot.inFlight === 0) worker.unref();
-      const waiting = this.pending.get(message.id);
-      this.pending.delete(message.id);
-      if (!waiting) return;
-      if (message.error !== undefined || !message.frame) waiting.reject(new Error(`frame compression failed: ${message.error ?? 'no output'}`));
-      else waiting.resolve({ frame: Buffer.from(message.frame.buffer, message.frame.byteOffset, message.frame.byteLength), crc: message.crc ?? 0 });
-    });
+    worker.on('message', (message: WorkerReply) => this.onReply(slot, message));
     worker.on('error', (error) => this.failAll(error));
     worker.on('exit', () => {
       const at = this.workers.indexOf(slot);
@@ -134,6 +175,23 @@ class FrameWorkerPool {
     });
     this.workers.push(slot);
     return slot;
+  }
+
+  private onReply(slot: PoolWorker, message: WorkerReply): void {
+    slot.inFlight -= 1;
+    if (message.buffer && this.spareInput.length < MAX_SPARE) this.spareInput.push(message.buffer);
+    if (slot.inFlight === 0) slot.worker.unref();
+    const waiting = this.pending.get(message.id);
+    this.pending.delete(message.id);
+    const out = message.out;
+    if (!waiting || message.error !== undefined || !out || message.frameLength === undefined) {
+      if (out) this.giveOutput(out);
+      waiting?.reject(new Error(`frame compression failed: ${message.error ?? 'no output'}`));
+      return;
+    }
+    const frame = Buffer.from(out, 0, message.frameLength);
+    const crc = message.crc ?? 0;
+    waiting.resolve(waiting.recycle ? { frame, crc, release: () => this.giveOutput(out) } : { frame, crc });
   }
 
   private failAll(error: Error): void {

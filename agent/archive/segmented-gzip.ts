@@ -33,15 +33,17 @@ export class SegmentedGzip extends FramedCompressor {
 
   constructor(options: SegmentedGzipOptions) {
     const storeIncompressible = options.storeIncompressible ?? true;
-    super((segment) => {
+    super((segment, recycle) => {
       this.stats.segments += 1;
       if (storeIncompressible && looksIncompressible(segment)) {
         this.stats.storedSegments += 1;
-        return Promise.resolve(gzipMember(segment, storedBlocks(segment)));
+        return Promise.resolve({ pieces: gzipMember(segment, storedBlocks(segment)) });
       }
       // On a worker (frame-workers.ts): deflate with memLevel 9, the largest hash table, measured
       // ~20% faster than the default 8 at the same size; the CRC-32 is computed there too.
-      return compressOnWorker({ codec: 'deflate', level: options.level, data: segment }).then(({ frame, crc }) => gzipMember(segment, frame, crc));
+      return compressOnWorker({ codec: 'deflate', level: options.level, data: segment, recycle }).then(({ frame, crc, release }) =>
+        release ? { pieces: gzipMember(segment, frame, crc), release } : { pieces: gzipMember(segment, frame, crc) },
+      );
     }, options);
   }
 }

@@ -110,6 +110,13 @@ export class PcapParser {
     if (this.stopped) return true;
     if (this.pending) throw new Error('PcapParser.push while paused: call resume() until it returns true');
     let buf = chunk;
+    if (this.header && this.carry.length > 0 && this.carry.length < RECORD_HEADER_LENGTH && chunk.length >= RECORD_HEADER_LENGTH - this.carry.length) {
+      // The cut fell inside a record header: complete the header first, so the record's length is
+      // known and only that record is reassembled (not the whole chunk copied behind the carry).
+      const top = RECORD_HEADER_LENGTH - this.carry.length;
+      this.carry = Buffer.concat([this.carry, chunk.subarray(0, top)]);
+      buf = chunk = chunk.subarray(top);
+    }
     if (this.carry.length > 0) {
       // Complete the record that straddles the boundary from just the bytes it needs, instead of
       // copying the whole chunk behind the carry (that copy cost as much as parsing everything).

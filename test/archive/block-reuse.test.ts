@@ -12,9 +12,11 @@ import { PcapBlockWriter } from '../../agent/pcap/writer.js';
 const execFileP = promisify(execFile);
 
 /**
- * The packer recycles its 1 MiB blocks once the compressor says it has taken them in. Pushing
- * 48 MB through one stream cycles every pooled block many times; a block handed back too early
- * (zstd still reading it, or a gzip segment still deflating) would show up as corrupted output.
+ * The packer recycles its 1 MiB blocks once the compressor says it has taken them in, and the
+ * compressor recycles the memory of each compressed frame once the file writer says it is written.
+ * Pushing 48 MB through one stream cycles every pooled buffer many times; a block handed back too
+ * early (zstd still reading it, or a gzip segment still deflating), or a frame's memory reused
+ * while its write is still in flight, would show up as corrupted output.
  */
 describe('recycled pcap blocks', () => {
   for (const codec of ['zstd', 'gzip'] as Codec[]) {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { zstdDecompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { packCapture } from '../../agent/archive/pack.js';
-import { decodeIndexLines, type FrameSummary } from '../../agent/index/format.js';
+import type { FrameSummary } from '../../agent/index/format.js';
+import { decodeIndexLines } from '../../agent/index/schema.js';
 import { parsePrefix } from '../../agent/index/summary.js';
 import { portScan, writeCapture } from '../../testkit/synthetic-capture.js';
 

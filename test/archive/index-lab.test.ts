@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { zstdDecompressSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packCapture } from '../../agent/archive/pack.js';
-import { decodeIndexLines } from '../../agent/index/format.js';
+import { decodeIndexLines } from '../../agent/index/schema.js';
 import { requireRoot } from '../../testkit/lab/netns.js';
 import { captureDualStackTruth } from '../../testkit/ground-truth.js';
 import { frameOfPacket, indexTallies, tsharkTallies } from '../../testkit/index-truth.js';

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { readPcapFile } from '../../agent/pcap/reader.js';
 import { PcapBlockWriter } from '../../agent/pcap/writer.js';
 import { PcapFormatError } from '../../agent/pcap/errors.js';
@@ -191,5 +191,29 @@ describe('cut offsets (issue 9, item 12: they were 24 bytes too high)', () => {
     expect(pauses).toBeGreaterThan(5);
     expect(seen).toEqual(all);
     expect(seen).toHaveLength(40);
+  });
+  it('a chunk cut inside a record header: every record is still read, and only that record is copied, not the chunk', async () => {
+    const whole = await readFile(join(dir, 'le-ns.pcap'));
+    const all: string[] = [];
+    new PcapParser((buf, start, end) => void all.push(buf.toString('hex', start, end))).push(whole);
+    // The third record's header starts after the global header and two records.
+    let headerAt = 24;
+    for (let r = 0; r < 2; r += 1) headerAt += 16 + whole.readUInt32LE(headerAt + 8);
+    const recordLength = 16 + whole.readUInt32LE(headerAt + 8);
+    for (const into of [1, 5, 8, 12, 15]) {
+      const seen: string[] = [];
+      const parser = new PcapParser((buf, start, end) => void seen.push(buf.toString('hex', start, end)));
+      const concat = vi.spyOn(Buffer, 'concat');
+      try {
+        parser.push(whole.subarray(0, headerAt + into));
+        parser.push(whole.subarray(headerAt + into));
+        const copied = concat.mock.results.reduce((sum, result) => sum + (result.value as Buffer).length, 0);
+        expect(copied).toBeLessThanOrEqual(recordLength + 16);
+      } finally {
+        concat.mockRestore();
+      }
+      expect(parser.finish()).toBeUndefined();
+      expect(seen).toEqual(all);
+    }
   });
 });
