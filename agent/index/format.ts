@@ -10,9 +10,10 @@
  * zstd-compressed JSON lines, one `index` line, then every `frame` line, then `flow` and `class`
  * lines. Times are nanoseconds since the epoch as decimal strings (they exceed 2^53).
  * Readers ignore unknown fields and line types; an unknown `version` means "no index".
- * DESIGN.md ("The index") describes every field.
+ * DESIGN.md ("The index") describes every field. The schemas that check what a reader is given
+ * are in schema.ts, apart, so that writing an index does not load zod (about 100 modules: a tenth
+ * of a second of every `archive` run).
  */
-import { z } from 'zod';
 
 export const INDEX_VERSION = 1;
 export const INDEX_SUFFIX = '.idx.zst';
@@ -28,98 +29,88 @@ export function indexName(objectName: string): string {
   return `${objectName}${INDEX_SUFFIX}`;
 }
 
-export const nsString = z.string().regex(/^\d+$/, 'nanoseconds as a decimal string');
-const count = z.number().int().nonnegative();
-/** Inclusive ranges of frame numbers: [[0,3],[7,7]]. */
-const frameRanges = z.array(z.tuple([count, count]));
+/** The capture's pcap global header, as the index records it. */
+export interface PcapHeaderFields {
+  magic: string;
+  nanosecond: boolean;
+  bigEndian: boolean;
+  versionMajor: number;
+  versionMinor: number;
+  snaplen: number;
+  linktype: number;
+}
 
-export const pcapHeaderSchema = z.object({
-  magic: z.string(),
-  nanosecond: z.boolean(),
-  bigEndian: z.boolean(),
-  versionMajor: count,
-  versionMinor: count,
-  snaplen: count,
-  linktype: count,
-});
+/** The first line: the object it indexes and what the index holds. */
+export interface IndexLine {
+  type: 'index';
+  version: number;
+  object: string;
+  size: number;
+  sha256: string;
+  codec: 'zstd' | 'gzip';
+  pcap: PcapHeaderFields;
+  source: string;
+  sink: string;
+  packets: number;
+  bytes: number;
+  firstNs: string;
+  lastNs: string;
+  frames: number;
+  flows: number;
+  classes: number;
+  flowDetail: 'flows' | 'summary';
+}
 
-export const indexLineSchema = z.object({
-  type: z.literal('index'),
-  version: z.number().int(),
-  object: z.string(),
-  size: count,
-  sha256: z.string(),
-  codec: z.enum(['zstd', 'gzip']),
-  pcap: pcapHeaderSchema,
-  source: z.string(),
-  sink: z.string(),
-  packets: count,
-  bytes: count,
-  firstNs: nsString,
-  lastNs: nsString,
-  frames: count,
-  flows: count,
-  classes: count,
-  flowDetail: z.enum(['flows', 'summary']),
-});
+/** A frame's addresses, protocols, ports and classes (only when flows are too many to list). */
+export interface FrameSummary {
+  v4: string[];
+  v6: string[];
+  protos: number[];
+  ports: Array<[number, number]>;
+  vlans: number[];
+  untagged: boolean;
+  classes: string[];
+}
 
-export const frameSummarySchema = z.object({
-  v4: z.array(z.string()),
-  v6: z.array(z.string()),
-  protos: z.array(count),
-  ports: z.array(z.tuple([count, count])),
-  vlans: z.array(count),
-  untagged: z.boolean(),
-  classes: z.array(z.string()),
-});
-
-export const frameLineSchema = z.object({
-  type: z.literal('frame'),
-  i: count,
-  offset: count,
-  length: count,
-  rawOffset: count,
-  rawLength: count,
-  packets: count,
-  firstNs: nsString,
-  lastNs: nsString,
-  summary: frameSummarySchema.optional(),
-});
+export interface FrameLine {
+  type: 'frame';
+  i: number;
+  offset: number;
+  length: number;
+  rawOffset: number;
+  rawLength: number;
+  packets: number;
+  firstNs: string;
+  lastNs: string;
+  summary?: FrameSummary | undefined;
+}
 
 /** What a flow line and a class line both say of their packets: when, how many, and where. */
-const aggregateFields = {
-  firstNs: nsString,
-  lastNs: nsString,
-  packets: count,
-  bytes: count,
-  frames: frameRanges,
-};
+export interface AggregateFields {
+  firstNs: string;
+  lastNs: string;
+  packets: number;
+  bytes: number;
+  /** Inclusive ranges of frame numbers: [[0,3],[7,7]]. */
+  frames: Array<[number, number]>;
+}
 
-export const flowLineSchema = z.object({
-  type: z.literal('flow'),
-  v: z.union([z.literal(4), z.literal(6)]),
-  src: z.string(),
-  dst: z.string(),
-  proto: count,
-  sport: count,
-  dport: count,
-  vlan: count.optional(),
-  ...aggregateFields,
-});
+export interface FlowLine extends AggregateFields {
+  type: 'flow';
+  v: 4 | 6;
+  src: string;
+  dst: string;
+  proto: number;
+  sport: number;
+  dport: number;
+  vlan?: number | undefined;
+}
 
-export const classLineSchema = z.object({
-  type: z.literal('class'),
-  class: z.string(),
-  vlan: count.optional(),
-  ...aggregateFields,
-});
-
-export type PcapHeaderFields = z.infer<typeof pcapHeaderSchema>;
-export type IndexLine = z.infer<typeof indexLineSchema>;
-export type FrameSummary = z.infer<typeof frameSummarySchema>;
-export type FrameLine = z.infer<typeof frameLineSchema>;
-export type FlowLine = z.infer<typeof flowLineSchema>;
-export type ClassLine = z.infer<typeof classLineSchema>;
+export interface ClassLine extends AggregateFields {
+  type: 'class';
+  class: string;
+  vlan?: number | undefined;
+}
 
 export interface ArchiveIndex {
   index: IndexLine;
@@ -142,36 +133,4 @@ export function encodeIndexLines(index: ArchiveIndex): string {
 
 export class IndexFormatError extends Error {
   override name = 'IndexFormatError';
-}
-
-/**
- * Parses decompressed index text. Returns undefined for a version this reader does not know (the
- * object is then read in full); throws IndexFormatError for text that is not an index at all.
- */
-export function decodeIndexLines(text: string): ArchiveIndex | undefined {
-  const lines = text.split('\n').filter((line) => line.trim().length > 0);
-  if (lines.length === 0) throw new IndexFormatError('empty index');
-  const parse = (line: string, at: number): unknown => {
-    try {
-      return JSON.parse(line);
-    } catch {
-      throw new IndexFormatError(`index line ${at + 1} is not JSON`);
-    }
-  };
-  const head = parse(lines[0]!, 0) as { type?: unknown; version?: unknown };
-  if (head.type !== 'index') throw new IndexFormatError('the first index line is not of type "index"');
-  if (head.version !== INDEX_VERSION) return undefined;
-  const result: ArchiveIndex = { index: indexLineSchema.parse(head), frames: [], flows: [], classes: [] };
-  lines.slice(1).forEach((line, i) => {
-    const value = parse(line, i + 1) as { type?: unknown };
-    const check = <T>(schema: z.ZodType<T>): T => {
-      const parsed = schema.safeParse(value);
-      if (!parsed.success) throw new IndexFormatError(`index line ${i + 2} (${String(value.type)}): ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-      return parsed.data;
-    };
-    if (value.type === 'frame') result.frames.push(check(frameLineSchema));
-    else if (value.type === 'flow') result.flows.push(check(flowLineSchema));
-    else if (value.type === 'class') result.classes.push(check(classLineSchema));
-  });
-  return result;
 }

@@ -1,15 +1,7 @@
 import { zstdDecompressSync } from 'node:zlib';
 import { z } from 'zod';
-import {
-  classLineSchema,
-  flowLineSchema,
-  frameLineSchema,
-  indexLineSchema,
-  INDEX_SUFFIX,
-  INDEX_VERSION,
-  IndexFormatError,
-  nsString,
-} from '../index/format.js';
+import { INDEX_SUFFIX, INDEX_VERSION, IndexFormatError } from '../index/format.js';
+import { classLineSchema, flowLineSchema, frameLineSchema, indexLineSchema, nsString } from '../index/schema.js';
 
 /**
  * Reads an object's index (`<object>.idx.zst`, zstd-compressed JSON lines, format version 1). The
