@@ -95,6 +95,8 @@ interface WorkerReply {
   buffer?: ArrayBuffer;
 }
 
+/** Frames a worker holds at most (one compressing, the next waiting). */
+const QUEUED_PER_WORKER = 2;
 /** Buffers kept for reuse, each kind: enough for every frame in flight and being written on two cores. */
 const MAX_SPARE = 16;
 const MIN_BUFFER = 1 << 20;
@@ -156,11 +158,19 @@ class FrameWorkerPool {
     if (this.spareOutput.length < MAX_SPARE) this.spareOutput.push(memory);
   }
 
-  /** An idle worker (started if the pool has room), or undefined: then this thread compresses the frame itself. */
+  /**
+   * An idle worker (started if the pool has room), else the least busy one while it has fewer than
+   * QUEUED_PER_WORKER frames; undefined when all are that busy: then this thread compresses the
+   * frame itself. The small queue keeps a worker from idling between frames while this thread
+   * parses; compressing here only when the workers are behind keeps this thread, which alone
+   * parses, from doing more than its share.
+   */
   private pick(): PoolWorker | undefined {
-    const idle = this.workers.find((slot) => slot.inFlight === 0);
-    if (idle) return idle;
-    return this.workers.length < this.size ? this.spawn() : undefined;
+    let least: PoolWorker | undefined;
+    for (const slot of this.workers) if (!least || slot.inFlight < least.inFlight) least = slot;
+    if (least && least.inFlight === 0) return least;
+    if (this.workers.length < this.size) return this.spawn();
+    return least && least.inFlight < QUEUED_PER_WORKER ? least : undefined;
   }
 
   private spawn(): PoolWorker {

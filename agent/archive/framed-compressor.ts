@@ -22,9 +22,10 @@ export interface FrameExtent {
 
 export interface FramedCompressorOptions {
   /**
-   * Frames in flight at once (on the frame workers, or compressed in place when none is idle:
-   * frame-workers.ts); output order is kept. Default: one per core the process may run on
-   * (taskset is honoured), at least 2 so the main thread keeps parsing while a worker compresses.
+   * Frames in flight at once (queued on the frame workers, or compressed in place when they are
+   * behind: frame-workers.ts); output order is kept. Default: one more than the cores the process
+   * may run on (taskset is honoured), so this thread keeps parsing while every worker has a frame
+   * and the next one waits.
    */
   parallel?: number;
   /** Input queued before write() asks the writer to wait (bytes). */
@@ -47,7 +48,7 @@ interface InFlight {
 }
 
 export function defaultParallelism(): number {
-  return Math.max(2, availableParallelism());
+  return availableParallelism() + 1;
 }
 
 /**
