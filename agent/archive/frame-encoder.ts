@@ -59,6 +59,11 @@ export class FrameEncoder {
     });
   }
 
+  /** True after a native failure: the context is gone, and a new encoder must take its place. */
+  get broken(): boolean {
+    return this.failure !== undefined;
+  }
+
   /**
    * Compresses all of `input` as one complete frame into `out` from offset 0 and returns the
    * frame's length, or -1 when `out` is too small (nothing usable was written; give at least bound()).

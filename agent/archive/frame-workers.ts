@@ -46,7 +46,8 @@ function encoderCache(zlibModule: typeof import('node:zlib'), Encoder: typeof Fr
   return (codec, level) => {
     const key = `${codec}:${level}`;
     let encoder = encoders.get(key);
-    if (!encoder) encoders.set(key, (encoder = new Encoder(zlibModule, codec, level)));
+    // A context that failed once is replaced, so one bad frame does not fail every later one.
+    if (!encoder || encoder.broken) encoders.set(key, (encoder = new Encoder(zlibModule, codec, level)));
     return encoder;
   };
 }
