@@ -23,7 +23,9 @@ if (command === 'fetch' && !heapFlagsSet && typeof process.execve === 'function'
   try {
     process.execve(process.execPath, [process.execPath, ...process.execArgv, ...FETCH_HEAP_FLAGS, ...process.argv.slice(1)], process.env);
   } catch {
-    // execve refused (unusual platform or sandbox): fetch runs with V8's default heap sizing.
+    // execve(2) failed (Node versions since early 2026 throw here; older ones abort, as for any failed
+    // execve): fetch runs on with V8's default heap sizing. A successful execve prints no
+    // experimental-feature warning (Node queues it for a tick that never comes).
   }
 }
 // V8's code cache on disk: loading the CLI's modules is most of a short fetch's time; with the cache a
