@@ -37,6 +37,7 @@ afterAll(async () => {
 
 async function starts(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Start[]> {
   const { stderr } = await execFileP(process.execPath, ['--import', probe, CLI, ...args], { env: { ...process.env, NODE_OPTIONS: '', ...env } });
+  expect(stderr).not.toMatch(/Warning/); // process.execve is experimental: a warning here would reach every fetch's stderr
   return stderr
     .split('\n')
     .filter((line) => line.startsWith('PROBE '))
