@@ -41,21 +41,23 @@ const MB = 1e6;
 
 interface Run {
   seconds: number;
+  /** User + system CPU seconds of the fetch process. */
+  cpu: number;
   peakMb: number;
   stderr: string;
 }
 
-/** Runs a command under /usr/bin/time -f %M (peak RSS in KiB). */
+/** Runs a command under /usr/bin/time: peak RSS (KiB) and CPU time. */
 async function timed(args: string[]): Promise<Run> {
   const started = process.hrtime.bigint();
-  const child = spawn('/usr/bin/time', ['-f', 'PEAK_KB %M', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-f', 'PEAK_KB %M CPU %U %S', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (code !== 0 && code !== 1) throw new Error(`${args.join(' ')} failed (${code}): ${stderr}`);
-  const peak = /PEAK_KB (\d+)/.exec(stderr);
-  return { seconds, peakMb: peak ? Number(peak[1]) / 1024 : NaN, stderr };
+  const peak = /PEAK_KB (\d+) CPU ([\d.]+) ([\d.]+)/.exec(stderr);
+  return { seconds, cpu: peak ? Number(peak[2]) + Number(peak[3]) : NaN, peakMb: peak ? Number(peak[1]) / 1024 : NaN, stderr };
 }
 
 async function buildArchive(stores: ObjectStore[], workDir: string): Promise<{ objects: number; bytes: number; targetTimes: bigint[] }> {
@@ -107,7 +109,10 @@ async function baseline(store: ObjectStore, fromNs: bigint, toNs: bigint, dir: s
     await writeFile(file, body);
     const pcap = join(dir, `${i}.pcap`);
     await execFileP('zstd', ['-q', '-d', '-f', file, '-o', pcap]);
-    const { stdout } = await execFileP('sh', ['-c', `tcpdump -r ${pcap} -w - 'host ${TARGET_HOST}' 2>/dev/null | tcpdump -r - 2>/dev/null | wc -l`]);
+    // -n on the counting tcpdump: printing resolves names, and here each lookup waited on an
+    // unreachable resolver for seconds (that wait was most of the old baseline's time), and sent
+    // packets off the machine.
+    const { stdout } = await execFileP('sh', ['-c', `tcpdump -r ${pcap} -w - 'host ${TARGET_HOST}' 2>/dev/null | tcpdump -n -r - 2>/dev/null | wc -l`]);
     packets += Number(stdout.trim());
   }
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, packets, bytes };
@@ -147,21 +152,25 @@ async function main(): Promise<void> {
       ['1 h', hourStart, hourStart + 3600n * NS - 1n],
       ...(HOURS >= 24 ? [['24 h', BigInt(DAY_START) * NS, BigInt(DAY_START + 24 * 3600) * NS - 1n] as [string, bigint, bigint]] : []),
     ];
-    // Peak RSS is the fetch process's alone (/usr/bin/time on the CLI); the OCI stand-in runs in this process.
-    console.log('store   window  packets  read/window-bytes  wall s  peak RSS MB  baseline s  x faster  load');
+    // What no fetch can go below: starting Node itself (best of 3).
+    let nodeStart = Infinity;
+    for (let i = 0; i < 3; i += 1) nodeStart = Math.min(nodeStart, (await timed([process.execPath, '-e', '0'])).seconds);
+    console.log(`floor: node -e 0 takes ${nodeStart.toFixed(2)} s`);
+    // Peak RSS and CPU are the fetch process's alone (/usr/bin/time on the CLI); the OCI stand-in runs in this process.
+    console.log('store   window  packets  read/window-bytes  wall s  cpu s  peak RSS MB  baseline s  x faster  load');
     const peaks: string[] = [];
     for (const [storeName, url, store] of [['local', localDir, local], ['oci', ociUrl, oci]] as const) {
       for (const [label, fromNs, toNs] of windows) {
         const out = join(dir, 'out.pcap');
         const run = await timed([process.execPath, CLI, 'fetch', '--store', url, '--from', iso(fromNs), '--to', iso(toNs), '-o', out, 'host', TARGET_HOST]);
         const summary = /^(\d+) packets .*downloaded ([\d.]+) MB of ([\d.]+) MB in the window \(([\d.]+)%\)/m.exec(run.stderr);
-        const base = label === '24 h' ? undefined : await baseline(store, fromNs, toNs, join(dir, 'baseline'));
+        const base = await baseline(store, fromNs, toNs, join(dir, 'baseline'));
         if (base && summary && Number(summary[1]) !== base.packets) {
           throw new Error(`${storeName} ${label}: fetch gave ${summary[1]} packets, tcpdump ${base.packets}`);
         }
         console.log(
           `${storeName.padEnd(6)}  ${label.padEnd(6)}  ${(summary?.[1] ?? '?').padStart(7)}  ` +
-            `${`${summary?.[2] ?? '?'} / ${summary?.[3] ?? '?'} MB = ${summary?.[4] ?? '?'}%`.padStart(17)}  ${run.seconds.toFixed(2).padStart(6)}  ` +
+            `${`${summary?.[2] ?? '?'} / ${summary?.[3] ?? '?'} MB = ${summary?.[4] ?? '?'}%`.padStart(17)}  ${run.seconds.toFixed(2).padStart(6)}  ${run.cpu.toFixed(2).padStart(5)}  ` +
             `${run.peakMb.toFixed(0).padStart(11)}  ${base ? base.seconds.toFixed(2).padStart(10) : '         -'}  ${base ? (base.seconds / run.seconds).toFixed(1).padStart(8) : '       -'}  ${loadavg()[0]!.toFixed(1).padStart(4)}`,
         );
         peaks.push(`${label} ${run.peakMb.toFixed(0)} MB`);

@@ -33,32 +33,93 @@ export interface ObjectIndex {
   classes: ClassEntry[];
 }
 
-/** Parses the decompressed JSON lines; undefined for a version this reader does not know. */
-export function parseIndexText(text: string, indexName: string): ObjectIndex | undefined {
-  const lines = text.split('\n').filter((line) => line.trim().length > 0);
-  const parseLine = (line: string, n: number): unknown => {
-    try {
-      return JSON.parse(line);
-    } catch {
-      throw new IndexFormatError(`${indexName}: line ${n + 1} is not JSON`);
+/** What a scan hands on, line by line; nothing is kept unless the visitor keeps it. */
+export interface IndexVisitor {
+  /** The header line, before any other line is handed on. */
+  header?(header: IndexHeader): void;
+  frame?(entry: FrameEntry): void;
+  flow?(entry: FlowEntry): void;
+  class?(entry: ClassEntry): void;
+}
+
+/**
+ * Walks the decompressed JSON lines once, checking each against the format's schemas and handing
+ * it to the visitor, without building arrays of lines or entries: fetch plans an object from an
+ * index of any size while holding only its frames and the frames it marked. Returns the header
+ * line, or undefined for a version this reader does not know. Checks that the frame lines are
+ * exactly frames 0..n-1 of the header's count.
+ */
+export function scanIndexText(text: string, indexName: string, visitor: IndexVisitor): IndexHeader | undefined {
+  let header: IndexHeader | undefined;
+  let n = 0; // non-blank lines, for messages
+  let frames = 0;
+  let seen: Uint8Array | undefined;
+  let framesInOrder = true;
+  for (let from = 0; from < text.length; ) {
+    let to = text.indexOf('\n', from);
+    if (to < 0) to = text.length;
+    const line = text.slice(from, to);
+    from = to + 1;
+    if (line.trim().length === 0) continue;
+    const value = parseLine(line, n, indexName) as { type?: unknown; version?: unknown; i?: unknown };
+    if (n === 0) {
+      if (value?.type !== 'index') throw new IndexFormatError(`${indexName}: the first line is not the "index" line`);
+      if (value.version !== INDEX_VERSION) return undefined;
+      header = check(headerLine, value, indexName, 0);
+      seen = new Uint8Array(header.frames);
+      visitor.header?.(header);
+    } else if (value?.type === 'frame') {
+      const frame = check(frameLine, value, indexName, n);
+      frames += 1;
+      if (frame.i >= seen!.length || seen![frame.i]) framesInOrder = false;
+      else seen![frame.i] = 1;
+      visitor.frame?.(frame);
+    } else if (value?.type === 'flow') {
+      visitor.flow?.(check(flowLine, value, indexName, n));
+    } else if (value?.type === 'class') {
+      visitor.class?.(check(classLine, value, indexName, n));
     }
-  };
-  const first = parseLine(lines[0] ?? '', 0) as { type?: unknown; version?: unknown };
-  if (first?.type !== 'index') throw new IndexFormatError(`${indexName}: the first line is not the "index" line`);
-  if (first.version !== INDEX_VERSION) return undefined;
-  const header = check(headerLine, first, indexName, 0);
-  const index: ObjectIndex = { header, frames: [], flows: [], classes: [] };
-  for (let n = 1; n < lines.length; n += 1) {
-    const value = parseLine(lines[n]!, n) as { type?: unknown };
-    if (value?.type === 'frame') index.frames.push(check(frameLine, value, indexName, n));
-    else if (value?.type === 'flow') index.flows.push(check(flowLine, value, indexName, n));
-    else if (value?.type === 'class') index.classes.push(check(classLine, value, indexName, n));
+    n += 1;
   }
-  index.frames.sort((a, b) => a.i - b.i);
-  if (index.frames.length !== header.frames || index.frames.some((f, i) => f.i !== i)) {
-    throw new IndexFormatError(`${indexName}: announces ${header.frames} frames but lists ${index.frames.length}`);
+  if (!header) {
+    parseLine('', 0, indexName); // an empty index: "line 1 is not JSON"
+    throw new IndexFormatError(`${indexName}: the first line is not the "index" line`);
   }
-  return index;
+  if (!framesInOrder || frames !== header.frames) {
+    throw new IndexFormatError(`${indexName}: announces ${header.frames} frames but lists ${frames}`);
+  }
+  return header;
+}
+
+function parseLine(line: string, n: number, indexName: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new IndexFormatError(`${indexName}: line ${n + 1} is not JSON`);
+  }
+}
+
+/** Parses the decompressed JSON lines whole; undefined for a version this reader does not know. */
+export function parseIndexText(text: string, indexName: string): ObjectIndex | undefined {
+  const frames: FrameEntry[] = [];
+  const flows: FlowEntry[] = [];
+  const classes: ClassEntry[] = [];
+  const header = scanIndexText(text, indexName, {
+    frame: (entry) => frames.push(entry),
+    flow: (entry) => flows.push(entry),
+    class: (entry) => classes.push(entry),
+  });
+  if (!header) return undefined;
+  return { header, frames: frames.sort((a, b) => a.i - b.i), flows, classes };
+}
+
+/** Decompresses an index object's bytes to its text. */
+export function indexText(compressed: Buffer, indexName: string): string {
+  try {
+    return zstdDecompressSync(compressed).toString('utf8');
+  } catch (error) {
+    throw new IndexFormatError(`${indexName}: not a zstd stream (${(error as Error).message})`);
+  }
 }
 
 function check<T extends z.ZodType>(schema: T, value: unknown, indexName: string, n: number): z.infer<T> {
@@ -72,13 +133,7 @@ function check<T extends z.ZodType>(schema: T, value: unknown, indexName: string
 
 /** Decompresses and parses an index object's bytes. */
 export function readIndex(compressed: Buffer, indexName: string): ObjectIndex | undefined {
-  let text: string;
-  try {
-    text = zstdDecompressSync(compressed).toString('utf8');
-  } catch (error) {
-    throw new IndexFormatError(`${indexName}: not a zstd stream (${(error as Error).message})`);
-  }
-  return parseIndexText(text, indexName);
+  return parseIndexText(indexText(compressed, indexName), indexName);
 }
 
 /** The 24-byte pcap global header the index describes, to put before a frame other than frame 0. */

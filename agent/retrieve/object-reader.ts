@@ -3,7 +3,7 @@ import { codecFromName, createDecompressor } from '../archive/compress.js';
 import { PcapParser } from '../pcap/parser.js';
 import { packetMatcher, type PacketMatcher } from '../query/packet-matcher.js';
 import { pcapHeaderFromIndex } from '../query/index-reader.js';
-import { download, type FetchContext, type ObjectPlan } from './plan.js';
+import { download, type FetchContext, type FrameRead, type ObjectPlan } from './plan.js';
 
 export interface Packet {
   ns: bigint;
@@ -20,6 +20,11 @@ export class ObjectReader {
   private queue: Packet[] = [];
   private position = 0;
   private readIndex = 0;
+  /** The ranged read being decoded, its bytes, and its next frame. */
+  private read: FrameRead | undefined;
+  private readBytes: Buffer | undefined;
+  private frameInRead = 0;
+  private pcapHeader: Buffer | undefined;
   private stream: AsyncIterator<Buffer> | undefined;
   private parser: PcapParser | undefined;
   private matcher: PacketMatcher | undefined;
@@ -43,7 +48,7 @@ export class ObjectReader {
       if (this.done) return undefined;
       this.queue = [];
       this.position = 0;
-      if (this.plan.header) await this.readNextRange();
+      if (this.plan.header) await this.readNextFrame();
       else await this.readNextChunk();
     }
     return this.queue[this.position++];
@@ -61,51 +66,63 @@ export class ObjectReader {
     this.ctx.warn(`damaged ${what} skipped: ${reason}`);
   }
 
-  private async readNextRange(): Promise<void> {
+  /**
+   * Decodes the next planned frame into the queue, downloading the next ranged read when the
+   * current one is used up. One frame at a time: a read joins up to 4 MiB of adjacent frames, and
+   * decoding them all at once held every one of their packets per open object.
+   */
+  private async readNextFrame(): Promise<void> {
     const header = this.plan.header!;
-    const read = this.plan.reads[this.readIndex];
-    if (!read) {
-      this.done = true;
-      return;
-    }
-    let bytes: Buffer;
-    try {
-      bytes = this.readIndex === 0 && this.plan.firstRead ? await this.plan.firstRead : await download(this.ctx, this.name, read);
-    } catch (error) {
+    if (!this.read || this.frameInRead >= this.read.frames.length) {
+      this.read = undefined;
+      this.readBytes = undefined;
+      const read = this.plan.reads[this.readIndex];
+      if (!read) {
+        this.done = true;
+        return;
+      }
+      let bytes: Buffer;
+      try {
+        bytes = this.readIndex === 0 && this.plan.firstRead ? await this.plan.firstRead : await download(this.ctx, this.name, read);
+      } catch (error) {
+        this.readIndex += 1;
+        this.damaged(`${this.name} bytes ${read.start}-${read.end - 1}`, (error as Error).message);
+        return;
+      }
       this.readIndex += 1;
-      this.damaged(`${this.name} bytes ${read.start}-${read.end - 1}`, (error as Error).message);
+      if (this.readIndex === 1) this.ctx.stats.objectsRead += 1;
+      this.plan.firstRead = undefined; // its bytes are this read's now
+      this.read = read;
+      this.readBytes = bytes;
+      this.frameInRead = 0;
+      this.matcher ??= packetMatcher(this.ctx.filter, header.pcap.linktype);
+      this.pcapHeader ??= pcapHeaderFromIndex(header);
+    }
+    const read = this.read;
+    const frame = read.frames[this.frameInRead++]!;
+    const slice = this.readBytes!.subarray(frame.offset - read.start, frame.offset - read.start + frame.length);
+    const what = `frame ${frame.i} of ${this.name}`;
+    let raw: Buffer;
+    try {
+      raw = header.codec === 'zstd' ? zstdDecompressSync(slice) : gunzipSync(slice);
+    } catch (error) {
+      this.damaged(what, (error as Error).message);
       return;
     }
-    this.readIndex += 1;
-    if (this.readIndex === 1) this.ctx.stats.objectsRead += 1;
-    this.matcher ??= packetMatcher(this.ctx.filter, header.pcap.linktype);
-    const pcapHeader = pcapHeaderFromIndex(header);
-    for (const frame of read.frames) {
-      const slice = bytes.subarray(frame.offset - read.start, frame.offset - read.start + frame.length);
-      const what = `frame ${frame.i} of ${this.name}`;
-      let raw: Buffer;
-      try {
-        raw = header.codec === 'zstd' ? zstdDecompressSync(slice) : gunzipSync(slice);
-      } catch (error) {
-        this.damaged(what, (error as Error).message);
-        continue;
+    this.ctx.stats.framesRead += 1;
+    const parser: PcapParser = new PcapParser((buf, start, end, sec, frac, origLen) =>
+      this.keep(buf, start, end, sec, frac, origLen, parser.fileHeader!.nanosecond));
+    try {
+      if (frame.i > 0) parser.push(this.pcapHeader!);
+      parser.push(raw);
+      const cut = parser.finish();
+      if (cut) {
+        this.damaged(what, `${cut.reason} at byte ${cut.offset}`);
+        this.queue.length = 0; // a frame is whole or not at all
       }
-      this.ctx.stats.framesRead += 1;
-      const before = this.queue.length;
-      const parser: PcapParser = new PcapParser((buf, start, end, sec, frac, origLen) =>
-        this.keep(buf, start, end, sec, frac, origLen, parser.fileHeader!.nanosecond));
-      try {
-        if (frame.i > 0) parser.push(pcapHeader);
-        parser.push(raw);
-        const cut = parser.finish();
-        if (cut) {
-          this.damaged(what, `${cut.reason} at byte ${cut.offset}`);
-          this.queue.length = before; // a frame is whole or not at all
-        }
-      } catch (error) {
-        this.queue.length = before;
-        this.damaged(what, (error as Error).message);
-      }
+    } catch (error) {
+      this.queue.length = 0;
+      this.damaged(what, (error as Error).message);
     }
   }
 

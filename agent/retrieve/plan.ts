@@ -7,7 +7,7 @@
 import { buffer } from 'node:stream/consumers';
 import type { FilterExpr } from '../query/filter-ast.js';
 import { classMayMatch, F, flowMayMatch, summaryMayMatch } from '../query/index-matcher.js';
-import { readIndex, type FrameEntry, type IndexHeader, type ObjectIndex } from '../query/index-reader.js';
+import { indexText, parseIndexText, scanIndexText, type FrameEntry, type IndexHeader, type ObjectIndex } from '../query/index-reader.js';
 import type { ObjectStore } from '../store/store.js';
 import type { SelectedObject } from './select.js';
 
@@ -72,47 +72,77 @@ export async function download(ctx: FetchContext, name: string, range?: { start:
   return bytes;
 }
 
-/** Reads and parses an object's index; undefined when it has none or it cannot be used (warned). */
-export async function loadIndex(ctx: FetchContext, object: SelectedObject): Promise<ObjectIndex | undefined> {
+/**
+ * Downloads an object's index and hands its text to `parse`; undefined when the object has none or
+ * it cannot be used (warned: the object is then read in full).
+ */
+async function readObjectIndex<T extends { header: IndexHeader }>(
+  ctx: FetchContext,
+  object: SelectedObject,
+  parse: (text: string, indexName: string) => T | undefined,
+): Promise<T | undefined> {
   if (!object.indexName) return undefined;
   try {
-    const index = readIndex(await download(ctx, object.indexName), object.indexName);
-    if (!index) return undefined; // a version we do not know: read in full
-    if (index.header.size !== object.info.size) {
-      ctx.warn(`index ${object.indexName} describes ${index.header.size} bytes but the object has ${object.info.size}: reading it in full`);
+    const parsed = parse(indexText(await download(ctx, object.indexName), object.indexName), object.indexName);
+    if (!parsed) return undefined; // a version we do not know: read in full
+    if (parsed.header.size !== object.info.size) {
+      ctx.warn(`index ${object.indexName} describes ${parsed.header.size} bytes but the object has ${object.info.size}: reading it in full`);
       return undefined;
     }
-    return index;
+    return parsed;
   } catch (error) {
     ctx.warn(`${(error as Error).message}: reading ${object.info.name} in full`);
     return undefined;
   }
 }
 
-/** The frames of an indexed object that overlap the window and whose entries may match the filter. */
-export function framesToRead(ctx: Pick<FetchContext, 'filter' | 'fromNs' | 'toNs'>, index: ObjectIndex): FrameEntry[] {
+/** Reads and parses an object's whole index (flows and coverage); undefined when it has none or it cannot be used (warned). */
+export function loadIndex(ctx: FetchContext, object: SelectedObject): Promise<ObjectIndex | undefined> {
+  return readObjectIndex(ctx, object, parseIndexText);
+}
+
+/** An index reduced to what fetch reads: its header and the frames to fetch. */
+export interface FrameSelection {
+  header: IndexHeader;
+  frames: FrameEntry[];
+}
+
+/**
+ * The frames of an indexed object that overlap the window and whose entries may match the filter,
+ * decided line by line as the index is scanned: only the window's frames and one mark per frame
+ * are held, never the flow lines, so planning costs the same memory for an index of any size.
+ */
+export function framesToRead(ctx: Pick<FetchContext, 'filter' | 'fromNs' | 'toNs'>, text: string, indexName: string): FrameSelection | undefined {
   const { filter, fromNs, toNs } = ctx;
-  const linktype = index.header.pcap.linktype;
-  const inWindow = (first: bigint, last: bigint) => last >= fromNs && first <= toNs;
-  let wanted: (frame: FrameEntry) => boolean;
-  if (!filter) {
-    wanted = () => true;
-  } else if (index.header.flowDetail === 'summary') {
-    wanted = (frame) => !frame.summary || summaryMayMatch(filter, linktype, frame.summary) !== F;
-  } else {
-    const marked = new Set<number>();
-    const mark = (ranges: Array<[number, number]>) => {
-      for (const [a, b] of ranges) for (let i = a; i <= b; i += 1) marked.add(i);
-    };
-    for (const flow of index.flows) {
-      if (inWindow(flow.firstNs, flow.lastNs) && flowMayMatch(filter, linktype, flow) !== F) mark(flow.frames);
-    }
-    for (const entry of index.classes) {
-      if (inWindow(entry.firstNs, entry.lastNs) && classMayMatch(filter, linktype, entry) !== F) mark(entry.frames);
-    }
-    wanted = (frame) => marked.has(frame.i);
-  }
-  return index.frames.filter((frame) => inWindow(frame.firstNs, frame.lastNs) && wanted(frame));
+  const inWindow = (entry: { firstNs: bigint; lastNs: bigint }) => entry.lastNs >= fromNs && entry.firstNs <= toNs;
+  const frames: FrameEntry[] = [];
+  let linktype = 1;
+  let byFlows = false;
+  let marked = new Uint8Array(0);
+  const mark = (ranges: Array<[number, number]>) => {
+    for (const [a, b] of ranges) marked.fill(1, a, Math.min(b, marked.length - 1) + 1);
+  };
+  const header = scanIndexText(text, indexName, {
+    header(h) {
+      linktype = h.pcap.linktype;
+      byFlows = filter !== undefined && h.flowDetail !== 'summary';
+      marked = new Uint8Array(h.frames);
+    },
+    frame(frame) {
+      if (!inWindow(frame)) return;
+      if (filter && !byFlows && frame.summary && summaryMayMatch(filter, linktype, frame.summary) === F) return;
+      frames.push(frame);
+    },
+    flow(flow) {
+      if (byFlows && inWindow(flow) && flowMayMatch(filter, linktype, flow) !== F) mark(flow.frames);
+    },
+    class(entry) {
+      if (byFlows && inWindow(entry) && classMayMatch(filter, linktype, entry) !== F) mark(entry.frames);
+    },
+  });
+  if (!header) return undefined;
+  const wanted = byFlows ? frames.filter((frame) => marked[frame.i] === 1) : frames;
+  return { header, frames: wanted.sort((a, b) => a.i - b.i) };
 }
 
 /** Adjacent frames become one read, up to MAX_READ_BYTES. */
@@ -131,10 +161,10 @@ export function groupReads(frames: FrameEntry[]): FrameRead[] {
 }
 
 export async function planObject(ctx: FetchContext, object: SelectedObject): Promise<ObjectPlan> {
-  const index = await loadIndex(ctx, object);
-  if (!index) return { object, reads: [] };
-  const reads = groupReads(framesToRead(ctx, index));
-  const plan: ObjectPlan = { object, header: index.header, reads };
+  const selection = await readObjectIndex(ctx, object, (text, indexName) => framesToRead(ctx, text, indexName));
+  if (!selection) return { object, reads: [] };
+  const reads = groupReads(selection.frames);
+  const plan: ObjectPlan = { object, header: selection.header, reads };
   const first = reads[0];
   if (first) {
     plan.firstRead = download(ctx, object.info.name, first);

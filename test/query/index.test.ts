@@ -108,4 +108,15 @@ describe('index matcher', () => {
     expect(summaryMayMatch(parseFilter('vlan'), 1, summary)).toBe(F);
     expect(summaryMayMatch(parseFilter('not host 10.1.3.7'), 1, summary)).toBe(T);
   });
+
+  it('answers the same for flow addresses it has seen before, also past its memo of parsed addresses', () => {
+    const host = parseFilter('host 10.1.7.9 or host fd00::1:2');
+    const addresses = Array.from({ length: 5000 }, (_, n) => `10.1.${n >> 8}.${n & 255}`);
+    for (let round = 0; round < 2; round += 1) {
+      const hits = addresses.filter((src) => flowMayMatch(host, 1, f({ src })) === T);
+      expect(hits).toEqual(['10.1.7.9']);
+    }
+    expect(flowMayMatch(host, 1, f({ v: 6, src: 'fd00::1:2', dst: 'fd00::9' }))).toBe(T);
+    expect(flowMayMatch(host, 1, f({ v: 6, src: 'fd00::1:3', dst: 'fd00::9' }))).toBe(F);
+  });
 });
