@@ -54,8 +54,17 @@ function encoderCache(zlibModule: typeof import('node:zlib'), Encoder: typeof Fr
 
 /** The worker: CommonJS source run with `eval`, so it works from dist/ and from the TypeScript sources alike. */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const zlib = require('node:zlib');
+if (workerData.nice > 0) {
+  // Linux: setpriority on a thread id renices that thread alone (/proc/thread-self names it).
+  try {
+    const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+    require('node:os').setPriority(tid, workerData.nice);
+  } catch {
+    // No /proc or not Linux: the worker runs at the process's priority.
+  }
+}
 const FrameEncoder = ${FrameEncoder.toString()};
 const encoderFor = (${encoderCache.toString()})(zlib, FrameEncoder);
 parentPort.on('message', ({ id, codec, level, buffer, length, out }) => {
@@ -179,7 +188,7 @@ class FrameWorkerPool {
   }
 
   private spawn(): PoolWorker {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice: workerNice } });
     const slot: PoolWorker = { worker, inFlight: 0 };
     worker.unref();
     worker.on('message', (message: WorkerReply) => this.onReply(slot, message));
@@ -216,6 +225,18 @@ class FrameWorkerPool {
 }
 
 let pool: FrameWorkerPool | undefined;
+let workerNice = 0;
+
+/**
+ * Frame workers started from now on run at this nice value (0-19; Linux). The agent lowers them so
+ * that, when the cores are short, tcpdump is scheduled before compression: a capture that falls
+ * behind loses packets in the kernel for good, a pack that falls behind only grows the backlog.
+ * Raising priority back needs privileges the agent does not have, so only workers are lowered,
+ * never the thread that spawns tcpdump.
+ */
+export function lowerFrameWorkerPriority(nice: number): void {
+  workerNice = Math.max(0, Math.min(19, Math.trunc(nice)));
+}
 
 /** Compresses one frame on the shared pool (started on first use). */
 export function compressOnWorker(job: FrameJob): Promise<FrameResult> {

@@ -20,7 +20,7 @@ export interface SegmentedGzipStats {
 
 /**
  * The gzip codec: every written segment (the packer writes 1 MiB pcap blocks of whole records)
- * becomes its own gzip member, compressed on the thread pool with others in flight (pigz-style).
+ * becomes its own gzip member, compressed on the frame workers with others in flight (pigz-style).
  * Concatenated members are one valid gzip file (RFC 1952 2.2; gzip -d and Wireshark read them all),
  * and each member decompresses alone, which is what makes objects seekable.
  *

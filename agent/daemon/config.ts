@@ -20,7 +20,7 @@
  *   "capture": { "rotateMegabytes": 64, "rotateSeconds": 60, "bufferKiB": 32768, "snaplen": 9300,
  *                "user": "vtap-archiver", "offloads": true },
  *   "upload": { "maxBackoffSeconds": 60, "healthyWithinSeconds": 600, "shutdownSeconds": 30 },
- *   "pack": { "workers": 2 },            // captures packed at once (compression runs on libuv's threads)
+ *   "pack": { "workers": 2 },            // captures packed at once (frames compressed on the frame workers)
  *   "monitoring": { "enabled": false, "compartmentId": "ocid1.compartment...", "namespace": "vtap_archiver",
  *                   "region": <instance's>, "intervalSeconds": 60 }   // OCI Monitoring (monitoring.ts)
  * }

@@ -24,6 +24,7 @@ import type { PackOptions } from '../archive/types.js';
 import { portOptionsOf } from '../decap/registry.js';
 import type { ObjectStore } from '../store/store.js';
 import { parseObjectName } from '../archive/naming.js';
+import { lowerFrameWorkerPriority } from '../archive/frame-workers.js';
 import { AGENT_VERSION } from '../version.js';
 import { StoreConnection } from './store-connection.js';
 import { filesBeingWritten } from './capture-writers.js';
@@ -60,6 +61,12 @@ export interface DaemonDeps {
   now?: () => number;
 }
 
+
+/**
+ * Nice value of the frame-compression threads in the agent: at 10 a runnable tcpdump gets about
+ * nine tenths of a contended core. Measured with `npm run bench -- sustained` (DESIGN.md).
+ */
+const PACK_WORKER_NICE = 10;
 /** Below this much free space tcpdump's writes fail (they are buffered in 4 KiB to 64 KiB pieces). */
 const DISK_FULL_BYTES = 1 << 20;
 /** Loss (evictions, kernel drops, failed writes) stays a health reason this long. */
@@ -273,6 +280,8 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { config, logger } = this;
+    // Capture first when the cores are short: compression threads yield to tcpdump (frame-workers.ts).
+    lowerFrameWorkerPriority(PACK_WORKER_NICE);
     this.spool.init();
     logger.info({ sink: config.sink, store: this.store.location, interface: this.iface, spool: config.spool.dir }, 'vtap-archiver starting');
     // First, so a port in use or a bad address stops the start before anything else happens.
