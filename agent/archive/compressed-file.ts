@@ -36,6 +36,11 @@ class HashedFileSink extends Writable {
   private file: FileHandle | undefined;
   private unflushed = 0;
   private flushing: Promise<void> | undefined;
+  /**
+   * A failed early flush. Linux reports a writeback error to one fsync per descriptor, so the final
+   * fsync may succeed after this one failed: the file must still count as not durable.
+   */
+  private flushFailure: Error | undefined;
 
   constructor(
     private readonly path: string,
@@ -63,7 +68,7 @@ class HashedFileSink extends Writable {
     const file = this.file!;
     Promise.resolve(this.flushing)
       .then(() => file.sync())
-      .then(() => callback(), callback);
+      .then(() => callback(this.flushFailure), callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -86,13 +91,15 @@ class HashedFileSink extends Writable {
     for (const piece of pieces) this.onWritten(piece);
     this.unflushed += pieces.reduce((sum, piece) => sum + piece.length, 0);
     if (this.unflushed >= EARLY_FLUSH_BYTES && !this.flushing) {
-      // Not awaited: the disk works while compression goes on; _final waits for it. A failure
-      // here is found again by the final fsync, which must succeed.
+      // Not awaited: the disk works while compression goes on; _final waits for it and fails
+      // with its error, if any.
       this.unflushed = 0;
       const file = this.file!;
       this.flushing = file
         .datasync()
-        .catch(() => undefined)
+        .catch((error: Error) => {
+          this.flushFailure ??= error;
+        })
         .finally(() => {
           this.flushing = undefined;
         });
