@@ -79,17 +79,19 @@ class HashedFileSink extends Writable {
   }
 
   private async writePieces(pieces: Buffer[]): Promise<void> {
+    let bytes = 0;
     for (const piece of pieces) {
       this.sha256.update(piece);
-      this.size += piece.length;
+      bytes += piece.length;
     }
+    this.size += bytes;
     let rest = pieces;
     while (rest.length > 0) {
       const { bytesWritten } = await this.file!.writev(rest);
       rest = unwritten(rest, bytesWritten);
     }
     for (const piece of pieces) this.onWritten(piece);
-    this.unflushed += pieces.reduce((sum, piece) => sum + piece.length, 0);
+    this.unflushed += bytes;
     if (this.unflushed >= EARLY_FLUSH_BYTES && !this.flushing) {
       // Not awaited: the disk works while compression goes on; _final waits for it and fails
       // with its error, if any.

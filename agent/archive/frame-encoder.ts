@@ -65,6 +65,20 @@ export class FrameEncoder {
   }
 
   /**
+   * One frame of `input` in `memory` (from offset 0), or in a new buffer of at least `allocate`
+   * bytes when `memory` is missing or smaller than bound(): the frame workers and the calling
+   * thread both compress this way. `crc` is the input's CRC-32 for deflate (the gzip trailer), 0
+   * for zstd.
+   */
+  encodeFrame(input: Uint8Array, memory: ArrayBuffer | undefined, allocate: number): { memory: ArrayBuffer; length: number; crc: number } {
+    const bound = FrameEncoder.bound(input.length);
+    const room = memory && memory.byteLength >= bound ? memory : new ArrayBuffer(Math.max(bound, allocate));
+    const length = this.encodeInto(input, Buffer.from(room));
+    if (length < 0) throw new Error('frame larger than its bound');
+    return { memory: room, length, crc: this.codec === 'deflate' ? this.zlib.crc32(input) : 0 };
+  }
+
+  /**
    * Compresses all of `input` as one complete frame into `out` from offset 0 and returns the
    * frame's length, or -1 when `out` is too small (nothing usable was written; give at least bound()).
    */

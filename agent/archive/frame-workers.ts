@@ -67,17 +67,13 @@ if (workerData.nice > 0) {
 }
 const FrameEncoder = ${FrameEncoder.toString()};
 const encoderFor = (${encoderCache.toString()})(zlib, FrameEncoder);
-parentPort.on('message', ({ id, codec, level, buffer, length, out }) => {
+parentPort.on('message', ({ id, codec, level, buffer, length, out, allocate }) => {
   try {
-    const data = new Uint8Array(buffer, 0, length);
-    const bound = FrameEncoder.bound(length);
     // The output buffer came from the caller's pool; one too small is replaced (and then pooled).
-    if (!out || out.byteLength < bound) out = new ArrayBuffer(bound);
-    const frameLength = encoderFor(codec, level).encodeInto(data, Buffer.from(out));
-    if (frameLength < 0) throw new Error('frame larger than its bound');
-    const crc = codec === 'deflate' ? zlib.crc32(data) : 0;
+    const frame = encoderFor(codec, level).encodeFrame(new Uint8Array(buffer, 0, length), out, allocate);
+    out = frame.memory;
     // Both buffers move back, not copied: the input for the next block, the output holding the frame.
-    parentPort.postMessage({ id, out, frameLength, crc, buffer }, [buffer, out]);
+    parentPort.postMessage({ id, out, frameLength: frame.length, crc: frame.crc, buffer }, [buffer, out]);
   } catch (error) {
     const transfer = out ? [buffer, out] : [buffer];
     parentPort.postMessage({ id, error: String(error && error.message || error), buffer, out }, transfer);
@@ -115,6 +111,11 @@ const QUEUED_PER_WORKER = 4;
 const MAX_SPARE = 16;
 const MIN_BUFFER = 1 << 20;
 
+/** Size of a new output buffer: pooled ones hold any frame of a 1 MiB block; others just their frame. */
+function outputSize(recycle: boolean): number {
+  return recycle ? FrameEncoder.bound(MIN_BUFFER) : 0;
+}
+
 class FrameWorkerPool {
   private readonly workers: PoolWorker[] = [];
   /** Input transfer buffers: they shuttle blocks to the workers and come straight back. */
@@ -133,7 +134,8 @@ class FrameWorkerPool {
       try {
         return Promise.resolve(this.compressHere(job));
       } catch (error) {
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        // Worded as a worker's failure is (onReply).
+        return Promise.reject(new Error(`frame compression failed: ${error instanceof Error ? error.message : String(error)}`));
       }
     }
     const id = this.nextId++;
@@ -151,21 +153,17 @@ class FrameWorkerPool {
       new Uint8Array(buffer, 0, length).set(job.data);
       const out = recycle ? this.spareOutput.pop() : undefined;
       const transfer = out ? [buffer, out] : [buffer];
-      slot.worker.postMessage({ id, codec: job.codec, level: job.level, buffer, length, out }, transfer);
+      slot.worker.postMessage({ id, codec: job.codec, level: job.level, buffer, length, out, allocate: outputSize(recycle) }, transfer);
     });
   }
 
   /** Compresses on the calling thread, into a pooled output buffer when the caller recycles. */
   private compressHere(job: FrameJob): FrameResult {
-    const bound = FrameEncoder.bound(job.data.length);
-    let memory = job.recycle ? this.spareOutput.pop() : undefined;
-    if (!memory || memory.byteLength < bound) memory = new ArrayBuffer(job.recycle ? Math.max(bound, FrameEncoder.bound(MIN_BUFFER)) : bound);
-    const length = this.encoderFor(job.codec, job.level).encodeInto(job.data, Buffer.from(memory));
-    if (length < 0) throw new Error('frame compression failed: frame larger than its bound');
-    const crc = job.codec === 'deflate' ? zlib.crc32(job.data) : 0;
+    const recycle = job.recycle === true;
+    const encoder = this.encoderFor(job.codec, job.level);
+    const { memory, length, crc } = encoder.encodeFrame(job.data, recycle ? this.spareOutput.pop() : undefined, outputSize(recycle));
     const frame = Buffer.from(memory, 0, length);
-    const kept = memory;
-    return job.recycle ? { frame, crc, release: () => this.giveOutput(kept) } : { frame, crc };
+    return recycle ? { frame, crc, release: () => this.giveOutput(memory) } : { frame, crc };
   }
 
   private giveOutput(memory: ArrayBuffer): void {
