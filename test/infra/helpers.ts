@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildKit, type Kit } from '../../infra/package/kit.js';
 import { STACK_NAME, VtapArchiverStack } from '../../infra/stack.js';
+import { agentConfig } from '../../infra/agent-config.js';
+import { AGENT_METRICS_NAMESPACE } from '../../infra/iam.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -49,4 +51,17 @@ export function only(config: TerraformJson, type: string): any {
 /** Resources of a type by logical id without cdktf's hash suffix, e.g. "security_jump-ssh-in". */
 export function byPath(config: TerraformJson, type: string): Map<string, any> {
   return new Map(Object.entries(config.resource[type] ?? {}).map(([id, body]) => [id.replace(/_[0-9A-F]{8}$/, ''), body]));
+}
+
+/**
+ * The agent config a sink in eu-frankfurt-1 gets (infra/agent-config.ts), with the capture-filter
+ * sweep on or off: what the stack renders, for checking against the agent's own config schema.
+ */
+export function renderedSinkConfig(expirySweep: boolean): ReturnType<typeof agentConfig> {
+  return agentConfig({
+    namespace: 'ns', bucket: 'captures', region: 'eu-frankfurt-1', prefix: 'captures/', decap: 'vxlan',
+    compress: 'zstd', vxlanPorts: [4789], spoolQuotaMegabytes: 40000,
+    monitoring: { enabled: true, compartmentId: 'ocid1.compartment.oc1..c', namespace: AGENT_METRICS_NAMESPACE, region: 'eu-frankfurt-1' },
+    captureFilter: { expirySweep, filterId: 'ocid1.capturefilter.oc1..f', region: 'eu-frankfurt-1' },
+  });
 }

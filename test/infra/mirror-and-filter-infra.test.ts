@@ -6,12 +6,10 @@
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../agent/daemon/config.js';
-import { agentConfig } from '../../infra/agent-config.js';
 import { CAPTURE_FILTER_PRESETS } from '../../infra/capture-filters.js';
-import { AGENT_METRICS_NAMESPACE } from '../../infra/iam.js';
 import { schemaYaml } from '../../infra/package/schema-yaml.js';
 import { VARIABLES } from '../../infra/variables.js';
-import { byPath, only, synthesize, type Synthesized } from './helpers.js';
+import { byPath, only, renderedSinkConfig, synthesize, type Synthesized } from './helpers.js';
 
 let synth: Synthesized;
 beforeAll(async () => {
@@ -79,12 +77,7 @@ describe('the sinks remove expired capture rules (capture_filter_expiry)', () =>
   });
 
   it('the section as rendered is accepted by the agent\'s config schema and turns the sweep on for that filter', () => {
-    const rendered = agentConfig({
-      namespace: 'ns', bucket: 'captures', region: 'eu-frankfurt-1', prefix: 'captures/', decap: 'vxlan',
-      compress: 'zstd', vxlanPorts: [4789], spoolQuotaMegabytes: 40000,
-      monitoring: { enabled: true, compartmentId: 'ocid1.compartment.oc1..c', namespace: AGENT_METRICS_NAMESPACE, region: 'eu-frankfurt-1' },
-      captureFilter: { expirySweep: true, filterId: 'ocid1.capturefilter.oc1..f', region: 'eu-frankfurt-1' },
-    });
+    const rendered = renderedSinkConfig(true);
     const parsed = configSchema.parse(rendered);
     expect(parsed.captureFilter).toMatchObject({
       auth: 'instance-principal', filterId: 'ocid1.capturefilter.oc1..f', region: 'eu-frankfurt-1',

@@ -1,7 +1,7 @@
 import { Testing } from 'cdktf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../agent/daemon/config.js';
-import { agentConfig, AGENT_HTTP_PORT } from '../../infra/agent-config.js';
+import { AGENT_HTTP_PORT } from '../../infra/agent-config.js';
 import { CAPTURE_FILTER_PRESETS } from '../../infra/capture-filters.js';
 import { alarmSpecs } from '../../infra/alarms.js';
 import { AGENT_METRICS_NAMESPACE, POLICY_PROPAGATION, TAG_PROPAGATION } from '../../infra/iam.js';
@@ -9,7 +9,7 @@ import { OCI_PROVIDER_VERSION } from '../../infra/stack.js';
 import { TIME_PROVIDER_VERSION } from '../../infra/time.js';
 import { OCI_METRIC_NAMES } from '../../agent/daemon/monitoring.js';
 import { VARIABLES } from '../../infra/variables.js';
-import { byPath, only, synthesize, type Synthesized } from './helpers.js';
+import { byPath, only, renderedSinkConfig, synthesize, type Synthesized } from './helpers.js';
 
 let synth: Synthesized;
 beforeAll(async () => {
@@ -226,12 +226,7 @@ describe('sinks', () => {
 
 describe('agent config', () => {
   it('is accepted by the agent\'s own config schema', () => {
-    const rendered = agentConfig({
-      namespace: 'ns', bucket: 'captures', region: 'eu-frankfurt-1', prefix: 'captures/', decap: 'vxlan',
-      compress: 'zstd', vxlanPorts: [4789], spoolQuotaMegabytes: 40000,
-      monitoring: { enabled: true, compartmentId: 'ocid1.compartment.oc1..c', namespace: AGENT_METRICS_NAMESPACE, region: 'eu-frankfurt-1' },
-      captureFilter: { expirySweep: false, filterId: 'ocid1.capturefilter.oc1..f', region: 'eu-frankfurt-1' },
-    });
+    const rendered = renderedSinkConfig(false);
     const parsed = configSchema.parse(rendered);
     expect(parsed.store).toBe('oci://ns/captures?region=eu-frankfurt-1&auth=instance-principal');
     expect(parsed.http.port).toBe(AGENT_HTTP_PORT);
